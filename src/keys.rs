@@ -1,0 +1,162 @@
+//! Secrets and the pre-keyed HMAC states built from them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64ct::{Base64, Base64Unpadded, Encoding as _};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::Error;
+use crate::scheme::SecretFormat;
+use crate::tag::Tag;
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// A secret as the user handed it to a builder, kept zeroized until the build.
+#[derive(Clone)]
+pub(crate) struct PendingSecret {
+    pub(crate) label: Option<Arc<str>>,
+    pub(crate) text: Zeroizing<Vec<u8>>,
+}
+
+impl PendingSecret {
+    pub(crate) fn new(label: Option<Arc<str>>, secret: &[u8]) -> Self {
+        PendingSecret { label, text: Zeroizing::new(secret.to_vec()) }
+    }
+}
+
+impl fmt::Debug for PendingSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secret").field("label", &self.label).finish_non_exhaustive()
+    }
+}
+
+/// One key: the HMAC state after absorbing the key (ipad/opad blocks), cloned per
+/// message. The raw secret is not kept. Zeroized on drop (hmac's `zeroize` feature).
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub(crate) mac: HmacSha256,
+    pub(crate) label: Option<Arc<str>>,
+}
+
+impl Key {
+    /// Reads `secret` as the scheme's dashboard format and keys an HMAC with it.
+    pub(crate) fn new(format: &SecretFormat, pending: &PendingSecret) -> Result<Key, Error> {
+        let raw = decode_secret(format, &pending.text)?;
+        let mac = HmacSha256::new_from_slice(&raw)
+            .map_err(|_| Error::InvalidSecret { reason: "unusable key length" })?;
+        Ok(Key { mac, label: pending.label.clone() })
+    }
+
+    /// A fresh per-message state.
+    pub(crate) fn start(&self) -> HmacSha256 {
+        self.mac.clone()
+    }
+}
+
+/// Finishes a MAC into a plain tag.
+pub(crate) fn finish(mac: HmacSha256) -> Tag {
+    mac.finalize().into_bytes().into()
+}
+
+/// Keys for every pending secret, in order.
+pub(crate) fn keyring(format: &SecretFormat, secrets: &[PendingSecret]) -> Result<Vec<Key>, Error> {
+    if secrets.is_empty() {
+        return Err(Error::InvalidSecret { reason: "no secret given" });
+    }
+    secrets.iter().map(|s| Key::new(format, s)).collect()
+}
+
+fn decode_secret(format: &SecretFormat, text: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+    if text.is_empty() {
+        return Err(Error::InvalidSecret { reason: "empty secret" });
+    }
+    let raw = match format {
+        SecretFormat::Raw => Zeroizing::new(text.to_vec()),
+        SecretFormat::Base64 { prefix } => {
+            let body = text.strip_prefix(prefix.as_bytes()).unwrap_or(text);
+            let body = std::str::from_utf8(body)
+                .map_err(|_| Error::InvalidSecret { reason: "secret is not base64" })?;
+            let decoded = Base64::decode_vec(body)
+                .or_else(|_| Base64Unpadded::decode_vec(body))
+                .map_err(|_| Error::InvalidSecret { reason: "secret is not base64" })?;
+            Zeroizing::new(decoded)
+        }
+    };
+    if raw.is_empty() {
+        return Err(Error::InvalidSecret { reason: "empty secret" });
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn b64() -> SecretFormat {
+        SecretFormat::Base64 { prefix: Cow::Borrowed("whsec_") }
+    }
+
+    #[test]
+    fn base64_secrets_accept_optional_prefix_and_padding() {
+        let padded = decode_secret(&b64(), b"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let bare = decode_secret(&b64(), b"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        assert_eq!(*padded, *bare);
+        // "YWJj" is "abc"; "YWI" (unpadded "YWI=") is "ab".
+        assert_eq!(*decode_secret(&b64(), b"whsec_YWI").unwrap(), b"ab");
+        assert_eq!(*decode_secret(&b64(), b"whsec_YWI=").unwrap(), b"ab");
+    }
+
+    #[test]
+    fn bad_secrets_are_refused() {
+        assert!(decode_secret(&SecretFormat::Raw, b"").is_err());
+        assert!(decode_secret(&b64(), b"whsec_").is_err());
+        assert!(decode_secret(&b64(), b"whsec_***").is_err());
+        assert!(decode_secret(&b64(), b"whsec_YW-_").is_err());
+        assert!(decode_secret(&b64(), b"\xff\xfe").is_err());
+    }
+}
+
+/// The values a signed message is built from, besides the body.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Fields<'a> {
+    pub(crate) timestamp: Option<u64>,
+    pub(crate) id: Option<&'a [u8]>,
+}
+
+/// Feeds the non-body `parts` into `mac` (the body is the caller's).
+pub(crate) fn feed(mac: &mut HmacSha256, parts: &[crate::Part], fields: Fields<'_>) {
+    use crate::Part;
+    for part in parts {
+        match part {
+            Part::Body => {}
+            Part::Id => mac.update(fields.id.unwrap_or_default()),
+            Part::Timestamp => {
+                let mut buf = [0u8; 20];
+                if let Some(ts) = fields.timestamp {
+                    mac.update(crate::headers::format_decimal(ts, &mut buf));
+                }
+            }
+            Part::Literal(bytes) => mac.update(bytes),
+        }
+    }
+}
+
+/// The MAC of the whole signed message: prefix parts, the body if covered, suffix parts.
+pub(crate) fn mac_message(
+    key: &Key,
+    scheme: &crate::scheme::SchemeInner,
+    fields: Fields<'_>,
+    body: &[u8],
+) -> Tag {
+    let mut mac = key.start();
+    feed(&mut mac, scheme.prefix(), fields);
+    if scheme.body_index.is_some() {
+        mac.update(body);
+    }
+    feed(&mut mac, scheme.suffix(), fields);
+    finish(mac)
+}

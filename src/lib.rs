@@ -1,0 +1,147 @@
+//! Sign and verify HMAC-SHA256 webhook signatures, correct to the byte.
+//!
+//! hooksig answers one question before a receiver parses anything: *did the holder of
+//! the secret send exactly these bytes, recently?* It works on raw bytes, compares
+//! decoded 32-byte tags in constant time, refuses empty secrets, caps everything a
+//! sender controls, never panics on input and never allocates on the verification
+//! hot path.
+//!
+//! # One line in a handler
+//!
+//! ```
+//! // The Tale / Vocalis / GitHub form: `sha256=<hex>` over the raw body.
+//! let body = br#"{"event":"ping"}"#;
+//! let header = hooksig::sign(b"my secret", body).to_string(); // what the sender puts in the header
+//! hooksig::verify(b"my secret", body, &header)?;
+//! assert!(hooksig::verify(b"my secret", b"tampered", &header).is_err());
+//! # Ok::<(), hooksig::Error>(())
+//! ```
+//!
+//! # Every scheme, one engine
+//!
+//! ```
+//! use hooksig::{Scheme, Verifier};
+//!
+//! let verifier = Verifier::builder(Scheme::standard_webhooks())
+//!     .secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD") // exactly as the dashboard shows it
+//!     .build()?;
+//!
+//! let mut headers = http::HeaderMap::new();
+//! headers.insert("webhook-id", "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk".parse().unwrap());
+//! headers.insert("webhook-timestamp", "1649367553".parse().unwrap());
+//! headers.insert("webhook-signature", "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=".parse().unwrap());
+//! let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+//!
+//! let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1649367553 + 10);
+//! let verified = verifier.verify_at(&headers, body, now)?;
+//! assert_eq!(verified.id(), Some("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"));
+//! # Ok::<(), hooksig::Error>(())
+//! ```
+//!
+//! Presets: [`Scheme::tale`], [`Scheme::vocalis`], [`Scheme::github`],
+//! [`Scheme::oktave`], [`Scheme::standard_webhooks`], [`Scheme::svix`],
+//! [`Scheme::stripe`], [`Scheme::slack`], [`Scheme::shopify`]; anything else with
+//! [`Scheme::builder`].
+//!
+//! # Layers
+//!
+//! - primitives: tags (hex/base64, constant-time compare), header grammars
+//!   ([`HeaderSource`]), pre-keyed secrets, [`Error`] with its HTTP status,
+//!   [`BasicAuth`];
+//! - [`Scheme`]: what a provider signs, as data;
+//! - [`Verifier`] (one-shot and streaming [`Verification`]) and [`Signer`].
+//!
+//! # Security properties
+//!
+//! - The MAC covers the bytes as received; nothing is trimmed, parsed or re-encoded.
+//! - Tags are decoded to 32 bytes (hex in any case, exactly 64 digits; base64 standard
+//!   and padded) and compared with [`subtle`] in constant time against every secret.
+//! - Secrets are zeroized on drop, never appear in `Debug`/`Display`/errors; neither
+//!   does the expected MAC.
+//! - At most 16 candidate signatures, 4 KiB per signature header, 255-byte ids, and a
+//!   body limit (2 MiB by default) checked before any byte beyond it is hashed.
+//! - `#![forbid(unsafe_code)]`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+mod basic_auth;
+mod error;
+mod headers;
+mod keys;
+mod scheme;
+mod sign;
+mod tag;
+mod verify;
+
+pub use basic_auth::BasicAuth;
+pub use error::Error;
+pub use headers::{HeaderSource, MAX_HEADER_LEN};
+pub use scheme::{
+    DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat,
+};
+pub use sign::{Signature, Signer, SignerBuilder};
+pub use tag::MAX_CANDIDATES;
+pub use verify::{Verification, Verified, Verifier, VerifierBuilder};
+
+use http::HeaderName;
+use subtle::ConstantTimeEq;
+
+/// Signs `body` in the `sha256=<hex>` form (Tale, Vocalis, GitHub). Never fails; to
+/// refuse empty secrets and for other schemes use [`Signer`].
+///
+/// ```
+/// let sig = hooksig::sign(b"It's a Secret to Everybody", b"Hello, World!");
+/// assert_eq!(sig.to_string(), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+/// ```
+pub fn sign(secret: &[u8], body: &[u8]) -> Signature {
+    Signature::new(raw_mac(secret, body))
+}
+
+/// Verifies a `sha256=<hex>` header value (Tale, Vocalis, GitHub) over `body`.
+///
+/// Fails with [`Error::InvalidSecret`] for an empty secret,
+/// [`Error::MalformedHeader`] for anything but `sha256=` and 64 hex digits (any
+/// case), and [`Error::SignatureMismatch`] otherwise. Errors name the header
+/// `signature`, since this function does not know which header the value came from.
+///
+/// ```
+/// let header = "sha256=4864D2759938A15468B5DF9ADE20BF161DA9B4F737EA61794142F3484236BDA3";
+/// hooksig::verify(b"mysecret", br#"{"foo":"bar"}"#, header)?;
+/// assert_eq!(hooksig::verify(b"", b"x", header), Err(hooksig::Error::InvalidSecret { reason: "empty secret" }));
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub fn verify(secret: &[u8], body: &[u8], header_value: impl AsRef<[u8]>) -> Result<(), Error> {
+    if secret.is_empty() {
+        return Err(Error::InvalidSecret { reason: "empty secret" });
+    }
+    let name = HeaderName::from_static("signature");
+    let value = header_value.as_ref();
+    if value.len() > MAX_HEADER_LEN {
+        return Err(Error::MalformedHeader { name, reason: "header value too long" });
+    }
+    let text = value
+        .strip_prefix(b"sha256=")
+        .ok_or(Error::MalformedHeader { name: name.clone(), reason: "unexpected signature prefix" })?;
+    let candidate = Encoding::Hex.decode(text).map_err(|reason| Error::MalformedHeader { name, reason })?;
+    let mut expected = raw_mac(secret, body);
+    let ok = bool::from(candidate.ct_eq(&expected));
+    zeroize::Zeroize::zeroize(&mut expected);
+    if ok { Ok(()) } else { Err(Error::SignatureMismatch) }
+}
+
+fn raw_mac(secret: &[u8], body: &[u8]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    // HMAC accepts keys of any length, so this cannot fail.
+    match keys::HmacSha256::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(body);
+            keys::finish(mac)
+        }
+        Err(_) => [0u8; 32],
+    }
+}

@@ -1,0 +1,621 @@
+//! Schemes: what a provider's signature looks like, described as data.
+//!
+//! A [`Scheme`] names the signature header and its grammar, the parts the MAC covers,
+//! the tag encoding, where the timestamp and delivery id come from, the default
+//! tolerance and body limit, and how the dashboard's secret string is read. Every
+//! preset ([`Scheme::github`], [`Scheme::stripe`], …) is built with the same public
+//! [`SchemeBuilder`] a custom scheme uses.
+//!
+//! ```
+//! use std::time::Duration;
+//! use hooksig::{Encoding, Part, Scheme, SignatureFormat, Signer, Verifier};
+//! use http::HeaderName;
+//!
+//! // An in-house platform: `X-Acme-Signature: v1=<hex>` over `{timestamp}:{body}`.
+//! let scheme = Scheme::builder("acme")
+//!     .signature_header(HeaderName::from_static("x-acme-signature"))
+//!     .format(SignatureFormat::Prefixed("v1=".into()))
+//!     .encoding(Encoding::Hex)
+//!     .timestamp_header(HeaderName::from_static("x-acme-timestamp"))
+//!     .message([Part::Timestamp, Part::literal(":"), Part::Body])
+//!     .tolerance(Duration::from_secs(120))
+//!     .build()?;
+//!
+//! let headers = Signer::new(scheme.clone(), "s3cr3t")?.sign(b"{}")?;
+//! Verifier::new(scheme, "s3cr3t")?.verify(&headers, b"{}")?;
+//! # Ok::<(), hooksig::Error>(())
+//! ```
+
+mod presets;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use crate::Error;
+pub use crate::tag::Encoding;
+
+/// Default body limit: 2 MiB.
+pub const DEFAULT_MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// The longest delivery id accepted or produced, in bytes.
+pub const MAX_ID_LEN: usize = 255;
+
+/// The grammar of the signature header's value.
+///
+/// ```
+/// use hooksig::SignatureFormat;
+/// let github = SignatureFormat::Prefixed("sha256=".into());
+/// let standard = SignatureFormat::VersionedList { version: "v1".into() };
+/// let stripe = SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "v1".into() };
+/// # let _ = (github, standard, stripe);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureFormat {
+    /// One tag per header line after a fixed, case-sensitive prefix: `sha256=<hex>`
+    /// (GitHub, Tale, Vocalis), `v0=<hex>` (Slack), or `""` for a bare tag (Oktave,
+    /// Shopify).
+    Prefixed(Cow<'static, str>),
+    /// A space-separated list of `version,tag` entries (Standard Webhooks, Svix).
+    /// Entries of other versions are skipped.
+    VersionedList {
+        /// The version whose entries are candidates, e.g. `v1`.
+        version: Cow<'static, str>,
+    },
+    /// Comma-separated `key=value` pairs carrying the timestamp and one or more tags
+    /// (Stripe: `t=<ts>,v1=<hex>,v1=<hex>`). Other keys are skipped.
+    KeyValue {
+        /// The key of the timestamp pair (exactly one per delivery), e.g. `t`.
+        timestamp_key: Cow<'static, str>,
+        /// The key of the signature pairs, e.g. `v1`.
+        signature_key: Cow<'static, str>,
+    },
+}
+
+/// One piece of the signed message; the MAC covers the parts concatenated in order.
+///
+/// ```
+/// use hooksig::Part;
+/// // Standard Webhooks: `{id}.{timestamp}.{body}`
+/// let parts = [Part::Id, Part::literal("."), Part::Timestamp, Part::literal("."), Part::Body];
+/// # let _ = parts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// The raw body bytes, exactly as received.
+    Body,
+    /// The delivery id header's value, as received.
+    Id,
+    /// The timestamp's decimal text, as received.
+    Timestamp,
+    /// Fixed bytes, such as a separator or a version tag.
+    Literal(Cow<'static, [u8]>),
+}
+
+impl Part {
+    /// A literal part from a static string.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Part::literal("."), hooksig::Part::Literal(b".".as_slice().into()));
+    /// ```
+    pub fn literal(text: &'static str) -> Part {
+        Part::Literal(Cow::Borrowed(text.as_bytes()))
+    }
+}
+
+/// How the secret string shown in the provider's dashboard becomes the HMAC key.
+///
+/// ```
+/// use hooksig::{Scheme, SecretFormat};
+/// assert_eq!(Scheme::stripe().secret_format(), &SecretFormat::Raw);
+/// assert!(matches!(Scheme::svix().secret_format(), SecretFormat::Base64 { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecretFormat {
+    /// The string's bytes are the key (also Stripe's whole `whsec_…` string).
+    Raw,
+    /// An optional prefix (such as `whsec_`) is stripped and the rest is standard
+    /// base64, padding optional.
+    Base64 {
+        /// The optional prefix.
+        prefix: Cow<'static, str>,
+    },
+}
+
+/// How far a signed timestamp may lie from the verifier's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tolerance {
+    pub(crate) past: Duration,
+    pub(crate) future: Duration,
+}
+
+/// A webhook signature scheme: cheap to clone (shared inside), immutable once built.
+///
+/// Use a preset such as [`Scheme::github`] or build one with [`Scheme::builder`].
+///
+/// ```
+/// let scheme = hooksig::Scheme::standard_webhooks();
+/// assert_eq!(scheme.name(), "standard_webhooks");
+/// assert_eq!(scheme.signature_header().as_str(), "webhook-signature");
+/// assert_eq!(scheme.message_template(), "{id}.{timestamp}.{body}");
+/// ```
+#[derive(Clone)]
+pub struct Scheme {
+    pub(crate) inner: Arc<SchemeInner>,
+}
+
+pub(crate) struct SchemeInner {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) signature_header: HeaderName,
+    pub(crate) format: SignatureFormat,
+    pub(crate) encoding: Encoding,
+    pub(crate) message: Vec<Part>,
+    /// Index of [`Part::Body`] in `message`, if the body is covered.
+    pub(crate) body_index: Option<usize>,
+    pub(crate) timestamp_header: Option<HeaderName>,
+    pub(crate) id_header: Option<HeaderName>,
+    pub(crate) tolerance: Option<Tolerance>,
+    pub(crate) secret_format: SecretFormat,
+    pub(crate) max_body: usize,
+    pub(crate) id_prefix: Cow<'static, str>,
+}
+
+impl SchemeInner {
+    /// Whether the scheme carries a signed timestamp.
+    pub(crate) fn has_timestamp(&self) -> bool {
+        self.timestamp_header.is_some() || matches!(self.format, SignatureFormat::KeyValue { .. })
+    }
+
+    /// Whether the delivery id is covered by the MAC.
+    pub(crate) fn id_covered(&self) -> bool {
+        self.message.contains(&Part::Id)
+    }
+
+    /// The parts before the body (all of them when the body is not covered).
+    pub(crate) fn prefix(&self) -> &[Part] {
+        match self.body_index {
+            Some(i) => self.message.get(..i).unwrap_or_default(),
+            None => &self.message,
+        }
+    }
+
+    /// The parts after the body.
+    pub(crate) fn suffix(&self) -> &[Part] {
+        match self.body_index {
+            Some(i) => self.message.get(i.saturating_add(1)..).unwrap_or_default(),
+            None => &[],
+        }
+    }
+}
+
+impl Scheme {
+    /// Starts a custom scheme. `name` identifies it in `Debug` output, the CLI and
+    /// replay keys.
+    ///
+    /// ```
+    /// use hooksig::{Part, Scheme};
+    /// let scheme = Scheme::builder("plain")
+    ///     .signature_header(http::HeaderName::from_static("x-signature"))
+    ///     .message([Part::Body])
+    ///     .build()?;
+    /// assert_eq!(scheme.name(), "plain");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn builder(name: impl Into<Cow<'static, str>>) -> SchemeBuilder {
+        SchemeBuilder {
+            name: name.into(),
+            signature_header: None,
+            format: SignatureFormat::Prefixed(Cow::Borrowed("")),
+            encoding: Encoding::Hex,
+            message: vec![Part::Body],
+            timestamp_header: None,
+            id_header: None,
+            tolerance: None,
+            secret_format: SecretFormat::Raw,
+            max_body: DEFAULT_MAX_BODY,
+            id_prefix: Cow::Borrowed(""),
+        }
+    }
+
+    /// The scheme's name (`github`, `stripe`, … for presets).
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::slack().name(), "slack");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The header that carries the signature.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::github().signature_header(), "x-hub-signature-256");
+    /// ```
+    pub fn signature_header(&self) -> &HeaderName {
+        &self.inner.signature_header
+    }
+
+    /// The grammar of the signature header.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, SignatureFormat};
+    /// assert_eq!(Scheme::slack().format(), &SignatureFormat::Prefixed("v0=".into()));
+    /// ```
+    pub fn format(&self) -> &SignatureFormat {
+        &self.inner.format
+    }
+
+    /// How tags are written.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::stripe().encoding(), hooksig::Encoding::Hex);
+    /// ```
+    pub fn encoding(&self) -> Encoding {
+        self.inner.encoding
+    }
+
+    /// The parts the MAC covers, in order.
+    ///
+    /// ```
+    /// use hooksig::{Part, Scheme};
+    /// assert_eq!(Scheme::github().message(), &[Part::Body]);
+    /// ```
+    pub fn message(&self) -> &[Part] {
+        &self.inner.message
+    }
+
+    /// The signed message as a template, e.g. `v0:{timestamp}:{body}`.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::slack().message_template(), "v0:{timestamp}:{body}");
+    /// assert_eq!(hooksig::Scheme::oktave().message_template(), "{id}{timestamp}");
+    /// ```
+    pub fn message_template(&self) -> String {
+        let mut out = String::new();
+        for part in &self.inner.message {
+            match part {
+                Part::Body => out.push_str("{body}"),
+                Part::Id => out.push_str("{id}"),
+                Part::Timestamp => out.push_str("{timestamp}"),
+                Part::Literal(bytes) => out.push_str(&String::from_utf8_lossy(bytes)),
+            }
+        }
+        out
+    }
+
+    /// Whether the MAC covers the body (false for Oktave, which signs id and
+    /// timestamp only).
+    ///
+    /// ```
+    /// assert!(hooksig::Scheme::github().covers_body());
+    /// assert!(!hooksig::Scheme::oktave().covers_body());
+    /// ```
+    pub fn covers_body(&self) -> bool {
+        self.inner.body_index.is_some()
+    }
+
+    /// The header carrying the signed timestamp, if the scheme has one (Stripe's
+    /// timestamp travels inside the signature header, so this is `None` for it while
+    /// [`Scheme::has_timestamp`] is true).
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::slack().timestamp_header().unwrap(), "x-slack-request-timestamp");
+    /// ```
+    pub fn timestamp_header(&self) -> Option<&HeaderName> {
+        self.inner.timestamp_header.as_ref()
+    }
+
+    /// Whether deliveries carry a signed timestamp.
+    ///
+    /// ```
+    /// assert!(hooksig::Scheme::stripe().has_timestamp());
+    /// assert!(!hooksig::Scheme::tale().has_timestamp());
+    /// ```
+    pub fn has_timestamp(&self) -> bool {
+        self.inner.has_timestamp()
+    }
+
+    /// The header carrying the delivery id, if any.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::github().id_header().unwrap(), "x-github-delivery");
+    /// ```
+    pub fn id_header(&self) -> Option<&HeaderName> {
+        self.inner.id_header.as_ref()
+    }
+
+    /// Whether the MAC covers the delivery id (so it can be trusted for
+    /// deduplication).
+    ///
+    /// ```
+    /// assert!(hooksig::Scheme::svix().id_covered());
+    /// assert!(!hooksig::Scheme::github().id_covered());
+    /// ```
+    pub fn id_covered(&self) -> bool {
+        self.inner.id_covered()
+    }
+
+    /// The default tolerance as `(past, future)`, for schemes with a timestamp.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let five_min = Duration::from_secs(300);
+    /// assert_eq!(hooksig::Scheme::slack().tolerance(), Some((five_min, five_min)));
+    /// assert_eq!(hooksig::Scheme::github().tolerance(), None);
+    /// ```
+    pub fn tolerance(&self) -> Option<(Duration, Duration)> {
+        self.inner.tolerance.map(|t| (t.past, t.future))
+    }
+
+    /// How the dashboard's secret string is read.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::tale().secret_format(), &hooksig::SecretFormat::Raw);
+    /// ```
+    pub fn secret_format(&self) -> &SecretFormat {
+        &self.inner.secret_format
+    }
+
+    /// The default body limit in bytes (2 MiB; 25 MiB for GitHub).
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::tale().max_body(), 2 * 1024 * 1024);
+    /// assert_eq!(hooksig::Scheme::github().max_body(), 25 * 1024 * 1024);
+    /// ```
+    pub fn max_body(&self) -> usize {
+        self.inner.max_body
+    }
+
+    /// Every preset, in a fixed order.
+    ///
+    /// ```
+    /// let names: Vec<_> = hooksig::Scheme::presets().iter().map(|s| s.name().to_owned()).collect();
+    /// assert!(names.contains(&"shopify".to_owned()));
+    /// assert_eq!(names.len(), 9);
+    /// ```
+    pub fn presets() -> Vec<Scheme> {
+        vec![
+            Scheme::tale(),
+            Scheme::vocalis(),
+            Scheme::github(),
+            Scheme::oktave(),
+            Scheme::standard_webhooks(),
+            Scheme::svix(),
+            Scheme::stripe(),
+            Scheme::slack(),
+            Scheme::shopify(),
+        ]
+    }
+
+    /// The preset with this name (`standard-webhooks` and `standard_webhooks` both
+    /// work), if any.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::preset("stripe").unwrap().name(), "stripe");
+    /// assert!(hooksig::Scheme::preset("nope").is_none());
+    /// ```
+    pub fn preset(name: &str) -> Option<Scheme> {
+        let wanted = name.replace('-', "_").to_ascii_lowercase();
+        Scheme::presets().into_iter().find(|s| s.name() == wanted)
+    }
+}
+
+impl fmt::Debug for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.inner;
+        f.debug_struct("Scheme")
+            .field("name", &s.name)
+            .field("signature_header", &s.signature_header)
+            .field("format", &s.format)
+            .field("encoding", &s.encoding)
+            .field("message", &self.message_template())
+            .field("timestamp_header", &s.timestamp_header)
+            .field("id_header", &s.id_header)
+            .field("tolerance", &s.tolerance)
+            .field("secret_format", &s.secret_format)
+            .field("max_body", &s.max_body)
+            .finish()
+    }
+}
+
+/// Builds a [`Scheme`]; every setter takes the builder by value.
+///
+/// Defaults: format `Prefixed("")`, hex encoding, message `[Body]`, no timestamp, no
+/// id, raw secrets, 2 MiB body limit. A timestamp source without a tolerance gets
+/// 300 s each way.
+///
+/// ```
+/// use hooksig::{Encoding, Part, Scheme, SignatureFormat};
+/// use http::HeaderName;
+/// let scheme = Scheme::builder("partner")
+///     .signature_header(HeaderName::from_static("x-partner-signature"))
+///     .format(SignatureFormat::Prefixed("sha256=".into()))
+///     .encoding(Encoding::Base64)
+///     .id_header(HeaderName::from_static("x-partner-delivery"))
+///     .message([Part::Id, Part::literal("\n"), Part::Body])
+///     .max_body(64 * 1024)
+///     .build()?;
+/// assert!(scheme.id_covered());
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SchemeBuilder {
+    name: Cow<'static, str>,
+    signature_header: Option<HeaderName>,
+    format: SignatureFormat,
+    encoding: Encoding,
+    message: Vec<Part>,
+    timestamp_header: Option<HeaderName>,
+    id_header: Option<HeaderName>,
+    tolerance: Option<Tolerance>,
+    secret_format: SecretFormat,
+    max_body: usize,
+    id_prefix: Cow<'static, str>,
+}
+
+/// Default tolerance when a timestamp source is set without one.
+const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+impl SchemeBuilder {
+    /// The header that carries the signature (required).
+    pub fn signature_header(mut self, name: HeaderName) -> Self {
+        self.signature_header = Some(name);
+        self
+    }
+
+    /// The grammar of the signature header.
+    pub fn format(mut self, format: SignatureFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// How tags are written.
+    pub fn encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// What the MAC covers, in order. [`Part::Body`] may appear at most once; leave it
+    /// out for schemes that do not sign the body.
+    pub fn message(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
+        self.message = parts.into_iter().collect();
+        self
+    }
+
+    /// The header carrying the signed timestamp (strict decimal unix seconds).
+    pub fn timestamp_header(mut self, name: HeaderName) -> Self {
+        self.timestamp_header = Some(name);
+        self
+    }
+
+    /// The header carrying the delivery id. It is required on deliveries when the
+    /// message contains [`Part::Id`], and read when present otherwise.
+    pub fn id_header(mut self, name: HeaderName) -> Self {
+        self.id_header = Some(name);
+        self
+    }
+
+    /// The default tolerance, both into the past and into the future.
+    pub fn tolerance(self, tolerance: Duration) -> Self {
+        self.tolerance_past(tolerance).tolerance_future(tolerance)
+    }
+
+    /// The default tolerance into the past (how old a delivery may be).
+    pub fn tolerance_past(mut self, past: Duration) -> Self {
+        self.tolerance = Some(Tolerance { past, ..self.tolerance_or_default() });
+        self
+    }
+
+    /// The default tolerance into the future (sender's clock ahead of ours).
+    pub fn tolerance_future(mut self, future: Duration) -> Self {
+        self.tolerance = Some(Tolerance { future, ..self.tolerance_or_default() });
+        self
+    }
+
+    fn tolerance_or_default(&self) -> Tolerance {
+        self.tolerance.unwrap_or(Tolerance { past: DEFAULT_TOLERANCE, future: DEFAULT_TOLERANCE })
+    }
+
+    /// How the dashboard's secret string is read.
+    pub fn secret_format(mut self, format: SecretFormat) -> Self {
+        self.secret_format = format;
+        self
+    }
+
+    /// The default body limit in bytes.
+    pub fn max_body(mut self, limit: usize) -> Self {
+        self.max_body = limit;
+        self
+    }
+
+    /// A prefix for ids the [`crate::Signer`] generates (e.g. `msg_`).
+    pub fn generated_id_prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
+        self.id_prefix = prefix.into();
+        self
+    }
+
+    /// Checks the description and builds the scheme.
+    ///
+    /// Fails with [`Error::InvalidConfig`] when no signature header is set, the body
+    /// appears twice, the message uses a timestamp or id with no source for it, a
+    /// `KeyValue` format is combined with a timestamp header, or keys and versions
+    /// are empty.
+    pub fn build(self) -> Result<Scheme, Error> {
+        self.validate()?;
+        Ok(self.build_unchecked())
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let invalid = |reason| Err(Error::InvalidConfig { reason });
+        if self.signature_header.is_none() {
+            return invalid("no signature header");
+        }
+        if self.message.iter().filter(|p| **p == Part::Body).count() > 1 {
+            return invalid("the body appears more than once in the message");
+        }
+        if self.message.is_empty() {
+            return invalid("the signed message is empty");
+        }
+        let key_value = matches!(self.format, SignatureFormat::KeyValue { .. });
+        if key_value && self.timestamp_header.is_some() {
+            return invalid("a key=value format carries its own timestamp");
+        }
+        let has_timestamp = key_value || self.timestamp_header.is_some();
+        if self.message.contains(&Part::Timestamp) && !has_timestamp {
+            return invalid("the message uses a timestamp but the scheme has no timestamp source");
+        }
+        if self.message.contains(&Part::Id) && self.id_header.is_none() {
+            return invalid("the message uses an id but the scheme has no id header");
+        }
+        match &self.format {
+            SignatureFormat::VersionedList { version }
+                if version.is_empty() || version.contains([',', ' ']) =>
+            {
+                invalid("a list version must be non-empty, without ',' or ' '")
+            }
+            SignatureFormat::KeyValue { timestamp_key, signature_key }
+                if timestamp_key.is_empty()
+                    || signature_key.is_empty()
+                    || timestamp_key == signature_key
+                    || [timestamp_key, signature_key].iter().any(|k| k.contains([',', '='])) =>
+            {
+                invalid("key=value keys must be distinct, non-empty, without ',' or '='")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Builds without validation: for presets, whose descriptions are fixed and
+    /// checked by a unit test.
+    pub(crate) fn build_unchecked(self) -> Scheme {
+        let body_index = self.message.iter().position(|p| *p == Part::Body);
+        let has_timestamp =
+            self.timestamp_header.is_some() || matches!(self.format, SignatureFormat::KeyValue { .. });
+        let tolerance = if has_timestamp { Some(self.tolerance_or_default()) } else { None };
+        Scheme {
+            inner: Arc::new(SchemeInner {
+                name: self.name,
+                signature_header: self
+                    .signature_header
+                    .unwrap_or_else(|| HeaderName::from_static("signature")),
+                format: self.format,
+                encoding: self.encoding,
+                message: self.message,
+                body_index,
+                timestamp_header: self.timestamp_header,
+                id_header: self.id_header,
+                tolerance,
+                secret_format: self.secret_format,
+                max_body: self.max_body,
+                id_prefix: self.id_prefix,
+            }),
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! Verification: [`Verifier`] (one-shot and streaming) and its result, [`Verified`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use hmac::Mac;
+use subtle::ConstantTimeEq;
+
+use crate::Error;
+use crate::headers::{self, DeliveryId, HeaderSource, Parsed};
+use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret};
+use crate::scheme::{Scheme, Tolerance};
+use crate::tag::Tag;
+
+/// Verifies deliveries for one scheme against one or more secrets.
+///
+/// Built once at start-up: each secret is turned into a pre-keyed HMAC state, and
+/// every verification clones that state, so the per-request cost is the hash of the
+/// message and nothing more. Cheap to clone (an `Arc` inside), `Send + Sync`.
+///
+/// ```
+/// use hooksig::{Scheme, Signer, Verifier};
+///
+/// let verifier = Verifier::new(Scheme::tale(), "It's a Secret to Everybody")?;
+/// let headers = Signer::new(Scheme::tale(), "It's a Secret to Everybody")?.sign(b"{\"ok\":true}")?;
+/// let verified = verifier.verify(&headers, b"{\"ok\":true}")?;
+/// assert_eq!(verified.key_index(), 0);
+/// assert!(verifier.verify(&headers, b"{\"ok\":false}").is_err());
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<VerifierInner>,
+}
+
+struct VerifierInner {
+    scheme: Scheme,
+    keys: Vec<Key>,
+    tolerance: Option<Tolerance>,
+    max_body: usize,
+}
+
+impl Verifier {
+    /// A verifier for `scheme` with a single secret, taken as the provider's dashboard
+    /// shows it (see [`crate::SecretFormat`]).
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::new(hooksig::Scheme::github(), "It's a Secret to Everybody");
+    /// assert!(v.is_ok());
+    /// assert!(hooksig::Verifier::new(hooksig::Scheme::github(), "").is_err());
+    /// ```
+    pub fn new(scheme: Scheme, secret: impl AsRef<[u8]>) -> Result<Verifier, Error> {
+        Verifier::builder(scheme).secret(secret).build()
+    }
+
+    /// A builder, for several secrets (rotation), labels, tolerance and body limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let verifier = hooksig::Verifier::builder(hooksig::Scheme::stripe())
+    ///     .labeled_secret("2026-11", "whsec_new")
+    ///     .labeled_secret("2026-05", "whsec_old")
+    ///     .tolerance(Duration::from_secs(120))
+    ///     .max_body(512 * 1024)
+    ///     .build()?;
+    /// assert_eq!(verifier.max_body(), 512 * 1024);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn builder(scheme: Scheme) -> VerifierBuilder {
+        VerifierBuilder { scheme, secrets: Vec::new(), tolerance: None, max_body: None }
+    }
+
+    /// The scheme this verifier checks.
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::new(hooksig::Scheme::slack(), "s")?;
+    /// assert_eq!(v.scheme().name(), "slack");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn scheme(&self) -> &Scheme {
+        &self.inner.scheme
+    }
+
+    /// The body limit in bytes.
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?;
+    /// assert_eq!(v.max_body(), 2 * 1024 * 1024);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn max_body(&self) -> usize {
+        self.inner.max_body
+    }
+
+    /// The tolerance in force as `(past, future)`, for schemes with a timestamp.
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::new(hooksig::Scheme::oktave(), "s")?;
+    /// assert_eq!(v.tolerance().map(|(past, _)| past.as_secs()), Some(3600));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn tolerance(&self) -> Option<(Duration, Duration)> {
+        self.inner.tolerance.map(|t| (t.past, t.future))
+    }
+
+    /// How many secrets the verifier tries.
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).secret("a").secret("b").build()?;
+    /// assert_eq!(v.key_count(), 2);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn key_count(&self) -> usize {
+        self.inner.keys.len()
+    }
+
+    /// Verifies a delivery whose body is in memory, against the system clock.
+    ///
+    /// ```
+    /// let verifier = hooksig::Verifier::new(hooksig::Scheme::github(), "mysecret")?;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert(
+    ///     "x-hub-signature-256",
+    ///     "sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3".parse().unwrap(),
+    /// );
+    /// verifier.verify(&headers, br#"{"foo":"bar"}"#)?;
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn verify<H: HeaderSource + ?Sized>(&self, headers: &H, body: &[u8]) -> Result<Verified, Error> {
+        self.verify_at(headers, body, SystemTime::now())
+    }
+
+    /// Verifies a delivery whose body is in memory, with `now` as the clock.
+    ///
+    /// Does not allocate. Every secret's MAC is computed and compared with every
+    /// candidate in constant time; the first secret (in builder order) that matches
+    /// is reported.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let headers = Signer::new(Scheme::slack(), "s")?.sign_at(b"x", None, at)?;
+    /// let verifier = Verifier::new(Scheme::slack(), "s")?;
+    /// assert!(verifier.verify_at(&headers, b"x", at + Duration::from_secs(60)).is_ok());
+    /// assert!(verifier.verify_at(&headers, b"x", at + Duration::from_secs(3600)).is_err());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn verify_at<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, Error> {
+        let parsed = self.parse(headers, now)?;
+        self.check_len(body.len())?;
+        let scheme = &self.inner.scheme.inner;
+        let fields = fields(&parsed);
+        let mut found: Option<(usize, Tag)> = None;
+        for (index, key) in self.inner.keys.iter().enumerate() {
+            let tag = keys::mac_message(key, scheme, fields, body);
+            if bool::from(parsed.candidates.matches(&tag)) && found.is_none() {
+                found = Some((index, tag));
+            }
+        }
+        self.conclude(&parsed, found)
+    }
+
+    /// Starts a streaming verification against the system clock: headers and
+    /// timestamp are checked now, before any body byte is read.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let body = vec![b'x'; 10_000];
+    /// let headers = Signer::new(Scheme::tale(), "s")?.sign(&body)?;
+    /// let mut verification = Verifier::new(Scheme::tale(), "s")?.begin(&headers)?;
+    /// for chunk in body.chunks(4096) {
+    ///     verification.update(chunk)?;
+    /// }
+    /// verification.finish()?;
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn begin<H: HeaderSource + ?Sized>(&self, headers: &H) -> Result<Verification, Error> {
+        self.begin_at(headers, SystemTime::now())
+    }
+
+    /// Starts a streaming verification with `now` as the clock.
+    ///
+    /// With one secret this does not allocate; with several it allocates one vector
+    /// of HMAC states. [`Verification::update`] never allocates.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let headers = Signer::new(Scheme::stripe(), "whsec_x")?.sign_at(b"{}", None, at)?;
+    /// let verifier = Verifier::new(Scheme::stripe(), "whsec_x")?;
+    /// // Too old: refused before the body is read.
+    /// assert!(verifier.begin_at(&headers, at + Duration::from_secs(301)).is_err());
+    /// let mut v = verifier.begin_at(&headers, at)?;
+    /// v.update(b"{")?;
+    /// v.update(b"}")?;
+    /// assert_eq!(v.finish()?.timestamp(), Some(1_700_000_000));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn begin_at<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        now: SystemTime,
+    ) -> Result<Verification, Error> {
+        let parsed = self.parse(headers, now)?;
+        let scheme = &self.inner.scheme.inner;
+        let fields = fields(&parsed);
+        let start = |key: &Key| {
+            let mut mac = key.start();
+            keys::feed(&mut mac, scheme.prefix(), fields);
+            mac
+        };
+        let states = match self.inner.keys.as_slice() {
+            [only] => States::One(start(only)),
+            many => States::Many(many.iter().map(start).collect()),
+        };
+        Ok(Verification { verifier: self.clone(), states, parsed, received: 0 })
+    }
+
+    fn parse<H: HeaderSource + ?Sized>(&self, headers: &H, now: SystemTime) -> Result<Parsed, Error> {
+        let parsed = headers::parse(&self.inner.scheme.inner, headers)?;
+        if let (Some(ts), Some(tolerance)) = (parsed.timestamp, self.inner.tolerance) {
+            headers::check_tolerance(ts, now, tolerance)?;
+        }
+        Ok(parsed)
+    }
+
+    fn check_len(&self, len: usize) -> Result<(), Error> {
+        if len > self.inner.max_body {
+            return Err(Error::BodyTooLarge { limit: self.inner.max_body });
+        }
+        Ok(())
+    }
+
+    fn conclude(&self, parsed: &Parsed, found: Option<(usize, Tag)>) -> Result<Verified, Error> {
+        let (key_index, tag) = found.ok_or(Error::SignatureMismatch)?;
+        Ok(Verified {
+            scheme: self.inner.scheme.clone(),
+            key_index,
+            label: self.inner.keys.get(key_index).and_then(|k| k.label.clone()),
+            timestamp: parsed.timestamp,
+            id: parsed.id,
+            tag,
+        })
+    }
+}
+
+fn fields(parsed: &Parsed) -> Fields<'_> {
+    Fields { timestamp: parsed.timestamp, id: parsed.id.as_ref().map(DeliveryId::as_bytes) }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let labels: Vec<Option<&str>> = self.inner.keys.iter().map(|k| k.label.as_deref()).collect();
+        f.debug_struct("Verifier")
+            .field("scheme", &self.inner.scheme.name())
+            .field("keys", &labels)
+            .field("tolerance", &self.inner.tolerance)
+            .field("max_body", &self.inner.max_body)
+            .finish()
+    }
+}
+
+/// Builds a [`Verifier`]; every setter takes the builder by value.
+///
+/// ```
+/// use std::time::Duration;
+/// let verifier = hooksig::Verifier::builder(hooksig::Scheme::standard_webhooks())
+///     .secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+///     .tolerance_past(Duration::from_secs(600))
+///     .tolerance_future(Duration::from_secs(30))
+///     .build()?;
+/// assert_eq!(verifier.tolerance(), Some((Duration::from_secs(600), Duration::from_secs(30))));
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct VerifierBuilder {
+    scheme: Scheme,
+    secrets: Vec<PendingSecret>,
+    tolerance: Option<Tolerance>,
+    max_body: Option<usize>,
+}
+
+impl VerifierBuilder {
+    /// Adds a secret. Repeat for key rotation: secrets are tried in the order added
+    /// and [`Verified::key_index`] says which one matched.
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(PendingSecret::new(None, secret.as_ref()));
+        self
+    }
+
+    /// Adds a secret with a label that [`Verified::label`] reports when it matches.
+    pub fn labeled_secret(mut self, label: impl Into<Arc<str>>, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(PendingSecret::new(Some(label.into()), secret.as_ref()));
+        self
+    }
+
+    /// The tolerance into the past and into the future (replaces the scheme's
+    /// default). Ignored by schemes without a timestamp.
+    pub fn tolerance(self, tolerance: Duration) -> Self {
+        self.tolerance_past(tolerance).tolerance_future(tolerance)
+    }
+
+    /// How old a delivery may be.
+    pub fn tolerance_past(mut self, past: Duration) -> Self {
+        self.tolerance = Some(Tolerance { past, ..self.current_tolerance() });
+        self
+    }
+
+    /// How far ahead of our clock a delivery's timestamp may be.
+    pub fn tolerance_future(mut self, future: Duration) -> Self {
+        self.tolerance = Some(Tolerance { future, ..self.current_tolerance() });
+        self
+    }
+
+    fn current_tolerance(&self) -> Tolerance {
+        self.tolerance
+            .or(self.scheme.inner.tolerance)
+            .unwrap_or(Tolerance { past: Duration::from_secs(300), future: Duration::from_secs(300) })
+    }
+
+    /// The body limit in bytes (replaces the scheme's default).
+    pub fn max_body(mut self, limit: usize) -> Self {
+        self.max_body = Some(limit);
+        self
+    }
+
+    /// Decodes and keys every secret. Fails with [`Error::InvalidSecret`] when no
+    /// secret was given, one is empty, or one does not decode for the scheme.
+    pub fn build(self) -> Result<Verifier, Error> {
+        let keys = keys::keyring(&self.scheme.inner.secret_format, &self.secrets)?;
+        let tolerance = if self.scheme.has_timestamp() { Some(self.current_tolerance()) } else { None };
+        let max_body = self.max_body.unwrap_or(self.scheme.max_body());
+        Ok(Verifier { inner: Arc::new(VerifierInner { scheme: self.scheme, keys, tolerance, max_body }) })
+    }
+}
+
+/// A streaming verification: headers already checked, body fed chunk by chunk.
+///
+/// Owns its state (`Send + 'static`), so a body wrapper or a future can hold it.
+/// Any chunking gives the same answer as [`Verifier::verify_at`].
+///
+/// ```
+/// use hooksig::{Scheme, Signer, Verifier};
+/// let headers = Signer::new(Scheme::svix(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?.sign(b"hello")?;
+/// let verifier = Verifier::new(Scheme::svix(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// let mut v = verifier.begin(&headers)?;
+/// v.update(b"hel")?;
+/// v.update(b"lo")?;
+/// assert_eq!(v.received(), 5);
+/// assert!(v.finish()?.id().unwrap().starts_with("msg_"));
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub struct Verification {
+    verifier: Verifier,
+    states: States,
+    parsed: Parsed,
+    received: usize,
+}
+
+enum States {
+    One(HmacSha256),
+    Many(Vec<HmacSha256>),
+}
+
+impl States {
+    fn as_mut_slice(&mut self) -> &mut [HmacSha256] {
+        match self {
+            States::One(one) => std::slice::from_mut(one),
+            States::Many(many) => many,
+        }
+    }
+}
+
+impl Verification {
+    /// Feeds the next body chunk. Fails with [`Error::BodyTooLarge`] once the total
+    /// exceeds the verifier's limit (the chunk is then not hashed).
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let total = self.received.saturating_add(chunk.len());
+        self.verifier.check_len(total)?;
+        self.received = total;
+        if self.verifier.inner.scheme.covers_body() {
+            for mac in self.states.as_mut_slice() {
+                mac.update(chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// How many body bytes have been fed so far.
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// The verifier this verification belongs to.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Completes the MACs and compares them with the candidates in constant time.
+    pub fn finish(mut self) -> Result<Verified, Error> {
+        let scheme = &self.verifier.inner.scheme.inner;
+        let fields = fields(&self.parsed);
+        let mut found: Option<(usize, Tag)> = None;
+        for (index, state) in self.states.as_mut_slice().iter().enumerate() {
+            let mut mac = state.clone();
+            keys::feed(&mut mac, scheme.suffix(), fields);
+            let tag = keys::finish(mac);
+            if bool::from(self.parsed.candidates.matches(&tag)) && found.is_none() {
+                found = Some((index, tag));
+            }
+        }
+        self.verifier.conclude(&self.parsed, found)
+    }
+}
+
+impl fmt::Debug for Verification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verification")
+            .field("scheme", &self.verifier.scheme().name())
+            .field("received", &self.received)
+            .field("timestamp", &self.parsed.timestamp)
+            .field("id", &self.parsed.id.as_ref().map(DeliveryId::as_str))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Proof that a delivery was signed by the holder of a configured secret.
+///
+/// Integrations put it in the request extensions. Owned, `Clone`, `'static`. Its
+/// `Debug` output never shows the matched tag.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use hooksig::{Scheme, Signer, Verifier};
+/// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let signer = Signer::new(Scheme::standard_webhooks(), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
+/// let headers = signer.sign_at(b"{}", Some("msg_1"), at)?;
+/// let verifier = Verifier::builder(Scheme::standard_webhooks())
+///     .labeled_secret("current", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+///     .build()?;
+/// let verified = verifier.verify_at(&headers, b"{}", at)?;
+/// assert_eq!(verified.key_index(), 0);
+/// assert_eq!(verified.label(), Some("current"));
+/// assert_eq!(verified.timestamp(), Some(1_700_000_000));
+/// assert_eq!(verified.id(), Some("msg_1"));
+/// assert!(verified.covers_body());
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Verified {
+    scheme: Scheme,
+    key_index: usize,
+    label: Option<Arc<str>>,
+    timestamp: Option<u64>,
+    id: Option<DeliveryId>,
+    tag: Tag,
+}
+
+impl Verified {
+    /// Which secret matched: its index in builder order.
+    pub fn key_index(&self) -> usize {
+        self.key_index
+    }
+
+    /// The matched secret's label, if it was added with one.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// The signed timestamp in unix seconds, for schemes that have one.
+    pub fn timestamp(&self) -> Option<u64> {
+        self.timestamp
+    }
+
+    /// The delivery id, where the scheme has one and it was present. Check
+    /// [`Verified::id_covered`] before trusting it: GitHub's and Shopify's ids are not
+    /// signed.
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_ref().map(DeliveryId::as_str)
+    }
+
+    /// Whether the MAC covers the delivery id.
+    pub fn id_covered(&self) -> bool {
+        self.scheme.id_covered()
+    }
+
+    /// Whether the MAC covers the body (false for Oktave: treat its body as
+    /// untrusted and deduplicate on the event id).
+    pub fn covers_body(&self) -> bool {
+        self.scheme.covers_body()
+    }
+
+    /// The scheme that verified the delivery.
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    /// Whether this delivery's matched signature equals `other`'s, compared in
+    /// constant time (two deliveries with equal tags are the same signed message).
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let h = Signer::new(Scheme::tale(), "s")?.sign(b"a")?;
+    /// let v = Verifier::new(Scheme::tale(), "s")?;
+    /// assert!(v.verify(&h, b"a")?.same_signature(&v.verify(&h, b"a")?));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn same_signature(&self, other: &Verified) -> bool {
+        bool::from(self.tag.ct_eq(&other.tag))
+    }
+
+    /// The matched tag, for crate-internal replay keys.
+    #[allow(dead_code)]
+    pub(crate) fn tag(&self) -> &Tag {
+        &self.tag
+    }
+}
+
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("scheme", &self.scheme.name())
+            .field("key_index", &self.key_index)
+            .field("label", &self.label)
+            .field("timestamp", &self.timestamp)
+            .field("id", &self.id())
+            .field("covers_body", &self.covers_body())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Verified {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.tag);
+    }
+}
