@@ -71,6 +71,7 @@
 
 mod basic_auth;
 mod error;
+mod gate;
 mod headers;
 mod keys;
 mod scheme;
@@ -78,8 +79,16 @@ mod sign;
 mod tag;
 mod verify;
 
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "tower")]
+pub mod tower;
+
 pub use basic_auth::BasicAuth;
 pub use error::Error;
+pub use gate::{Gate, content_length};
 pub use headers::{HeaderSource, MAX_HEADER_LEN};
 pub use scheme::{
     DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat,

@@ -1,0 +1,1 @@
+//! tower layer (being written).
