@@ -100,6 +100,12 @@ pub use verify::{Verification, Verified, Verifier, VerifierBuilder};
 use http::HeaderName;
 use subtle::ConstantTimeEq;
 
+/// The README's code blocks, compiled and run as doctests (with every feature on,
+/// since some of them use the integrations).
+#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "cli"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Signs `body` in the `sha256=<hex>` form (Tale, Vocalis, GitHub). Never fails; to
 /// refuse empty secrets and for other schemes use [`Signer`].
 ///
