@@ -42,6 +42,11 @@ impl BasicAuth {
     /// Expects `user` and `password`. An empty password is refused
     /// ([`Error::InvalidSecret`]); a user name containing `:` is refused too, since
     /// it could not be told apart from the password.
+    ///
+    /// ```
+    /// assert!(hooksig::BasicAuth::new("nocobase", "s3cret").is_ok());
+    /// assert!(hooksig::BasicAuth::new("nocobase", "").is_err());
+    /// ```
     pub fn new(user: &str, password: &str) -> Result<BasicAuth, Error> {
         if password.is_empty() {
             return Err(Error::InvalidSecret { reason: "empty Basic password" });
@@ -59,6 +64,12 @@ impl BasicAuth {
 
     /// Sets the realm shown in the `WWW-Authenticate` challenge (default `webhooks`).
     /// A realm that cannot be a header value, or contains `"`, keeps the default.
+    ///
+    /// ```
+    /// let auth = hooksig::BasicAuth::new("u", "p")?.realm("hooks");
+    /// assert_eq!(auth.challenge(), "Basic realm=\"hooks\"");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn realm(mut self, realm: &str) -> Self {
         if !realm.contains('"')
             && let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\""))
@@ -69,12 +80,25 @@ impl BasicAuth {
     }
 
     /// The value for the `WWW-Authenticate` header of a 401 answer.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::BasicAuth::new("u", "p")?.challenge(), "Basic realm=\"webhooks\"");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn challenge(&self) -> &HeaderValue {
         &self.challenge
     }
 
     /// Checks the `Authorization` header: exactly one, `Basic` (any case) and the
     /// expected credentials. Every failure is [`Error::Unauthorized`].
+    ///
+    /// ```
+    /// let auth = hooksig::BasicAuth::new("u", "p")?;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("authorization", "Basic dTp3cm9uZw==".parse().unwrap()); // u:wrong
+    /// assert_eq!(auth.check(&headers), Err(hooksig::Error::Unauthorized));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn check<H: HeaderSource + ?Sized>(&self, headers: &H) -> Result<(), Error> {
         let name = HeaderName::from_static("authorization");
         let mut values = headers.header_values(&name);

@@ -41,6 +41,12 @@ pub struct Gate {
 
 impl Gate {
     /// Accepts POST deliveries signed for `verifier`'s scheme.
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::new(hooksig::Verifier::new(hooksig::Scheme::github(), "s")?);
+    /// assert_eq!(gate.max_body(), 25 * 1024 * 1024);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn new(verifier: Verifier) -> Gate {
         Gate::build(Some(verifier), None)
     }
@@ -96,21 +102,45 @@ impl Gate {
     }
 
     /// The verifier, if a signature scheme is checked.
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::basic_only(hooksig::BasicAuth::new("u", "p")?);
+    /// assert!(gate.verifier().is_none());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn verifier(&self) -> Option<&Verifier> {
         self.verifier.as_ref()
     }
 
     /// The expected Basic credentials, if any.
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::new(hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?);
+    /// assert!(gate.basic().is_none());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn basic(&self) -> Option<&BasicAuth> {
         self.basic.as_ref()
     }
 
     /// The value of the `Allow` header for a 405 answer.
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::new(hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?);
+    /// assert_eq!(gate.allow(), "POST");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn allow(&self) -> &HeaderValue {
         &self.allow
     }
 
     /// The body limit: the verifier's, or [`DEFAULT_MAX_BODY`] without one.
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::basic_only(hooksig::BasicAuth::new("u", "p")?);
+    /// assert_eq!(gate.max_body(), hooksig::DEFAULT_MAX_BODY);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn max_body(&self) -> usize {
         self.verifier.as_ref().map_or(DEFAULT_MAX_BODY, Verifier::max_body)
     }
@@ -136,6 +166,13 @@ impl Gate {
     }
 
     /// Runs every pre-body check against the system clock; see [`Gate::admit_at`].
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::new(hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?);
+    /// let err = gate.admit("POST", &http::HeaderMap::new()).unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn admit<H: HeaderSource + ?Sized>(
         &self,
         method: &str,
@@ -148,6 +185,15 @@ impl Gate {
     /// `Content-Length` (a value above the limit is 413; a malformed or repeated one
     /// is 400), then the signature headers. Returns the streaming verification when a
     /// verifier is configured.
+    ///
+    /// ```
+    /// let gate = hooksig::Gate::new(hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?);
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("content-length", "3000000".parse().unwrap());
+    /// let err = gate.admit_at("POST", &headers, std::time::SystemTime::now()).unwrap_err();
+    /// assert_eq!(err, hooksig::Error::BodyTooLarge { limit: 2 * 1024 * 1024 });
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn admit_at<H: HeaderSource + ?Sized>(
         &self,
         method: &str,
@@ -171,6 +217,14 @@ impl Gate {
 
 /// The declared body length, if any. Values that do not fit a `usize` count as
 /// `usize::MAX` (too large, not malformed).
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// assert_eq!(hooksig::content_length(&headers)?, None);
+/// headers.insert("content-length", "42".parse().unwrap());
+/// assert_eq!(hooksig::content_length(&headers)?, Some(42));
+/// # Ok::<(), hooksig::Error>(())
+/// ```
 pub fn content_length<H: HeaderSource + ?Sized>(headers: &H) -> Result<Option<usize>, Error> {
     let name = http::header::CONTENT_LENGTH;
     let mut values = headers.header_values(&name);

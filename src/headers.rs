@@ -11,6 +11,15 @@ use crate::tag::Candidates;
 
 /// The longest signature header value accepted, in bytes (16 Stripe or Standard
 /// Webhooks entries fit in well under half of it).
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// let long = format!("sha256={}", "0".repeat(hooksig::MAX_HEADER_LEN));
+/// headers.insert("x-tale-signature", long.parse().unwrap());
+/// let err = hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?.verify(&headers, b"").unwrap_err();
+/// assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+/// # Ok::<(), hooksig::Error>(())
+/// ```
 pub const MAX_HEADER_LEN: usize = 4096;
 
 /// The longest timestamp accepted, in digits (`i64::MAX` has 19).
@@ -32,6 +41,21 @@ const MAX_TIMESTAMP_DIGITS: usize = 19;
 /// ```
 pub trait HeaderSource {
     /// Every value of header `name` (case-insensitive), in order, one per header line.
+    ///
+    /// ```
+    /// use hooksig::HeaderSource;
+    /// /// A map that can carry any bytes, e.g. for a framework with its own header type.
+    /// struct Pairs(Vec<(http::HeaderName, Vec<u8>)>);
+    /// impl HeaderSource for Pairs {
+    ///     fn header_values<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+    ///         self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_slice())
+    ///     }
+    /// }
+    /// let sig = hooksig::sign(b"k", b"{}").to_string();
+    /// let pairs = Pairs(vec![(http::HeaderName::from_static("x-tale-signature"), sig.into_bytes())]);
+    /// hooksig::Verifier::new(hooksig::Scheme::tale(), "k")?.verify(&pairs, b"{}")?;
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     fn header_values<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a;
 }
 

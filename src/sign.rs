@@ -216,18 +216,36 @@ pub struct SignerBuilder {
 
 impl SignerBuilder {
     /// Adds a secret (the first one signs single-signature schemes).
+    ///
+    /// ```
+    /// let signer = hooksig::Signer::builder(hooksig::Scheme::tale()).secret("first").secret("second").build()?;
+    /// let headers = signer.sign(b"x")?;
+    /// hooksig::Verifier::new(hooksig::Scheme::tale(), "first")?.verify(&headers, b"x")?;
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.secrets.push(PendingSecret::new(None, secret.as_ref()));
         self
     }
 
     /// Adds a labelled secret.
+    ///
+    /// ```
+    /// let signer = hooksig::Signer::builder(hooksig::Scheme::stripe()).labeled_secret("v2", "whsec_a").build()?;
+    /// assert_eq!(format!("{signer:?}"), r#"Signer { scheme: "stripe", keys: [Some("v2")] }"#);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn labeled_secret(mut self, label: impl Into<Arc<str>>, secret: impl AsRef<[u8]>) -> Self {
         self.secrets.push(PendingSecret::new(Some(label.into()), secret.as_ref()));
         self
     }
 
     /// Decodes and keys every secret; fails like [`crate::VerifierBuilder::build`].
+    ///
+    /// ```
+    /// assert!(hooksig::Signer::builder(hooksig::Scheme::tale()).build().is_err());
+    /// assert!(hooksig::Signer::builder(hooksig::Scheme::tale()).secret("k").build().is_ok());
+    /// ```
     pub fn build(self) -> Result<Signer, Error> {
         let keys = keys::keyring(&self.scheme.inner.secret_format, &self.secrets)?;
         Ok(Signer { inner: Arc::new(SignerInner { scheme: self.scheme, keys }) })
@@ -255,6 +273,11 @@ impl Signature {
     }
 
     /// The raw 32-byte tag.
+    ///
+    /// ```
+    /// let sig = hooksig::sign(b"Jefe", b"what do ya want for nothing?");
+    /// assert_eq!(sig.as_bytes()[..4], [0x5b, 0xdc, 0xc1, 0x46]);
+    /// ```
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.tag
     }

@@ -72,6 +72,10 @@ impl Encoding {
     }
 
     /// The encoding's name as the CLI and docs show it.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Encoding::Base64.as_str(), "base64");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Hex => "hex",
@@ -88,6 +92,10 @@ pub(crate) struct Candidates {
 }
 
 /// The most signature entries (of any version) a delivery may carry.
+///
+/// ```
+/// assert_eq!(hooksig::MAX_CANDIDATES, 16);
+/// ```
 pub const MAX_CANDIDATES: usize = 16;
 
 impl Candidates {

@@ -292,12 +292,26 @@ pub struct VerifierBuilder {
 impl VerifierBuilder {
     /// Adds a secret. Repeat for key rotation: secrets are tried in the order added
     /// and [`Verified::key_index`] says which one matched.
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).secret("new").secret("old").build()?;
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "old")?.sign(b"{}")?;
+    /// assert_eq!(v.verify(&headers, b"{}")?.key_index(), 1);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.secrets.push(PendingSecret::new(None, secret.as_ref()));
         self
     }
 
     /// Adds a secret with a label that [`Verified::label`] reports when it matches.
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).labeled_secret("2026-q4", "k").build()?;
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "k")?.sign(b"{}")?;
+    /// assert_eq!(v.verify(&headers, b"{}")?.label(), Some("2026-q4"));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn labeled_secret(mut self, label: impl Into<Arc<str>>, secret: impl AsRef<[u8]>) -> Self {
         self.secrets.push(PendingSecret::new(Some(label.into()), secret.as_ref()));
         self
@@ -305,17 +319,38 @@ impl VerifierBuilder {
 
     /// The tolerance into the past and into the future (replaces the scheme's
     /// default). Ignored by schemes without a timestamp.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::slack()).secret("s").tolerance(Duration::from_secs(60)).build()?;
+    /// assert_eq!(v.tolerance(), Some((Duration::from_secs(60), Duration::from_secs(60))));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn tolerance(self, tolerance: Duration) -> Self {
         self.tolerance_past(tolerance).tolerance_future(tolerance)
     }
 
     /// How old a delivery may be.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::stripe()).secret("s").tolerance_past(Duration::from_secs(900)).build()?;
+    /// assert_eq!(v.tolerance(), Some((Duration::from_secs(900), Duration::from_secs(300))));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn tolerance_past(mut self, past: Duration) -> Self {
         self.tolerance = Some(Tolerance { past, ..self.current_tolerance() });
         self
     }
 
     /// How far ahead of our clock a delivery's timestamp may be.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::stripe()).secret("s").tolerance_future(Duration::ZERO).build()?;
+    /// assert_eq!(v.tolerance().map(|(_, future)| future), Some(Duration::ZERO));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn tolerance_future(mut self, future: Duration) -> Self {
         self.tolerance = Some(Tolerance { future, ..self.current_tolerance() });
         self
@@ -328,6 +363,13 @@ impl VerifierBuilder {
     }
 
     /// The body limit in bytes (replaces the scheme's default).
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::github()).secret("s").max_body(1024).build()?;
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::github(), "s")?.sign(&[0; 1025])?;
+    /// assert_eq!(v.verify(&headers, &[0; 1025]).unwrap_err(), hooksig::Error::BodyTooLarge { limit: 1024 });
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn max_body(mut self, limit: usize) -> Self {
         self.max_body = Some(limit);
         self
@@ -335,6 +377,12 @@ impl VerifierBuilder {
 
     /// Decodes and keys every secret. Fails with [`Error::InvalidSecret`] when no
     /// secret was given, one is empty, or one does not decode for the scheme.
+    ///
+    /// ```
+    /// assert!(hooksig::Verifier::builder(hooksig::Scheme::tale()).build().is_err()); // no secret
+    /// assert!(hooksig::Verifier::builder(hooksig::Scheme::svix()).secret("whsec_%%").build().is_err());
+    /// assert!(hooksig::Verifier::builder(hooksig::Scheme::svix()).secret("whsec_c2VjcmV0").build().is_ok());
+    /// ```
     pub fn build(self) -> Result<Verifier, Error> {
         let keys = keys::keyring(&self.scheme.inner.secret_format, &self.secrets)?;
         let tolerance = if self.scheme.has_timestamp() { Some(self.current_tolerance()) } else { None };
@@ -383,6 +431,15 @@ impl States {
 impl Verification {
     /// Feeds the next body chunk. Fails with [`Error::BodyTooLarge`] once the total
     /// exceeds the verifier's limit (the chunk is then not hashed).
+    ///
+    /// ```
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).secret("s").max_body(4).build()?;
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "s")?.sign(b"12345")?;
+    /// let mut verification = v.begin(&headers)?;
+    /// verification.update(b"1234")?;
+    /// assert!(verification.update(b"5").is_err());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn update(&mut self, chunk: &[u8]) -> Result<(), Error> {
         let total = self.received.saturating_add(chunk.len());
         self.verifier.check_len(total)?;
@@ -396,16 +453,39 @@ impl Verification {
     }
 
     /// How many body bytes have been fed so far.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "s")?.sign(b"abc")?;
+    /// let mut v = hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?.begin(&headers)?;
+    /// v.update(b"ab")?;
+    /// assert_eq!(v.received(), 2);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn received(&self) -> usize {
         self.received
     }
 
     /// The verifier this verification belongs to.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "s")?.sign(b"")?;
+    /// let v = hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?.begin(&headers)?;
+    /// assert_eq!(v.verifier().scheme().name(), "tale");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
     }
 
     /// Completes the MACs and compares them with the candidates in constant time.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "s")?.sign(b"abc")?;
+    /// let mut v = hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?.begin(&headers)?;
+    /// v.update(b"abd")?;
+    /// assert_eq!(v.finish().unwrap_err(), hooksig::Error::SignatureMismatch);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn finish(mut self) -> Result<Verified, Error> {
         let scheme = &self.verifier.inner.scheme.inner;
         let fields = fields(&self.parsed);
@@ -467,16 +547,39 @@ pub struct Verified {
 
 impl Verified {
     /// Which secret matched: its index in builder order.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "b")?.sign(b"{}")?;
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).secret("a").secret("b").build()?;
+    /// assert_eq!(v.verify(&headers, b"{}")?.key_index(), 1);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn key_index(&self) -> usize {
         self.key_index
     }
 
     /// The matched secret's label, if it was added with one.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "a")?.sign(b"{}")?;
+    /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).secret("a").build()?;
+    /// assert_eq!(v.verify(&headers, b"{}")?.label(), None);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn label(&self) -> Option<&str> {
         self.label.as_deref()
     }
 
     /// The signed timestamp in unix seconds, for schemes that have one.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let headers = Signer::new(Scheme::slack(), "s")?.sign_at(b"{}", None, at)?;
+    /// assert_eq!(Verifier::new(Scheme::slack(), "s")?.verify_at(&headers, b"{}", at)?.timestamp(), Some(1_700_000_000));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn timestamp(&self) -> Option<u64> {
         self.timestamp
     }
@@ -484,22 +587,49 @@ impl Verified {
     /// The delivery id, where the scheme has one and it was present. Check
     /// [`Verified::id_covered`] before trusting it: GitHub's and Shopify's ids are not
     /// signed.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::github(), "s")?.sign_at(b"{}", Some("d-1"), std::time::SystemTime::now())?;
+    /// let verified = hooksig::Verifier::new(hooksig::Scheme::github(), "s")?.verify(&headers, b"{}")?;
+    /// assert_eq!(verified.id(), Some("d-1"));
+    /// assert!(!verified.id_covered()); // anyone could have changed it
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn id(&self) -> Option<&str> {
         self.id.as_ref().map(DeliveryId::as_str)
     }
 
     /// Whether the MAC covers the delivery id.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::oktave(), "s")?.sign(b"")?;
+    /// assert!(hooksig::Verifier::new(hooksig::Scheme::oktave(), "s")?.verify(&headers, b"")?.id_covered());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn id_covered(&self) -> bool {
         self.scheme.id_covered()
     }
 
     /// Whether the MAC covers the body (false for Oktave: treat its body as
     /// untrusted and deduplicate on the event id).
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::oktave(), "s")?.sign(b"")?;
+    /// assert!(!hooksig::Verifier::new(hooksig::Scheme::oktave(), "s")?.verify(&headers, b"anything")?.covers_body());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn covers_body(&self) -> bool {
         self.scheme.covers_body()
     }
 
     /// The scheme that verified the delivery.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::shopify(), "s")?.sign(b"{}")?;
+    /// let verified = hooksig::Verifier::new(hooksig::Scheme::shopify(), "s")?.verify(&headers, b"{}")?;
+    /// assert_eq!(verified.scheme().name(), "shopify");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
     }

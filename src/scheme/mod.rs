@@ -39,9 +39,21 @@ use crate::Error;
 pub use crate::tag::Encoding;
 
 /// Default body limit: 2 MiB.
+///
+/// ```
+/// assert_eq!(hooksig::Verifier::new(hooksig::Scheme::slack(), "s")?.max_body(), hooksig::DEFAULT_MAX_BODY);
+/// # Ok::<(), hooksig::Error>(())
+/// ```
 pub const DEFAULT_MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The longest delivery id accepted or produced, in bytes.
+///
+/// ```
+/// let long_id = "i".repeat(hooksig::MAX_ID_LEN + 1);
+/// let signer = hooksig::Signer::new(hooksig::Scheme::svix(), "whsec_c2VjcmV0")?;
+/// assert!(signer.sign_at(b"{}", Some(&long_id), std::time::SystemTime::now()).is_err());
+/// # Ok::<(), hooksig::Error>(())
+/// ```
 pub const MAX_ID_LEN: usize = 255;
 
 /// The grammar of the signature header's value.
@@ -465,18 +477,37 @@ const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 impl SchemeBuilder {
     /// The header that carries the signature (required).
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// assert_eq!(b.build()?.signature_header(), "x-sig");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn signature_header(mut self, name: HeaderName) -> Self {
         self.signature_header = Some(name);
         self
     }
 
     /// The grammar of the signature header.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.format(hooksig::SignatureFormat::Prefixed("v1=".into())).build()?;
+    /// assert_eq!(s.format(), &hooksig::SignatureFormat::Prefixed("v1=".into()));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn format(mut self, format: SignatureFormat) -> Self {
         self.format = format;
         self
     }
 
     /// How tags are written.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// assert_eq!(b.encoding(hooksig::Encoding::Base64).build()?.encoding(), hooksig::Encoding::Base64);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn encoding(mut self, encoding: Encoding) -> Self {
         self.encoding = encoding;
         self
@@ -484,12 +515,26 @@ impl SchemeBuilder {
 
     /// What the MAC covers, in order. [`Part::Body`] may appear at most once; leave it
     /// out for schemes that do not sign the body.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.message([hooksig::Part::literal("v2:"), hooksig::Part::Body]).build()?;
+    /// assert_eq!(s.message_template(), "v2:{body}");
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn message(mut self, parts: impl IntoIterator<Item = Part>) -> Self {
         self.message = parts.into_iter().collect();
         self
     }
 
     /// The header carrying the signed timestamp (strict decimal unix seconds).
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).build()?;
+    /// assert_eq!(s.tolerance().map(|(p, _)| p.as_secs()), Some(300));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn timestamp_header(mut self, name: HeaderName) -> Self {
         self.timestamp_header = Some(name);
         self
@@ -497,23 +542,51 @@ impl SchemeBuilder {
 
     /// The header carrying the delivery id. It is required on deliveries when the
     /// message contains [`Part::Id`], and read when present otherwise.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.id_header(http::HeaderName::from_static("x-id")).build()?;
+    /// assert!(!s.id_covered());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn id_header(mut self, name: HeaderName) -> Self {
         self.id_header = Some(name);
         self
     }
 
     /// The default tolerance, both into the past and into the future.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).tolerance(std::time::Duration::from_secs(30)).build()?;
+    /// assert_eq!(s.tolerance().map(|(p, f)| (p.as_secs(), f.as_secs())), Some((30, 30)));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn tolerance(self, tolerance: Duration) -> Self {
         self.tolerance_past(tolerance).tolerance_future(tolerance)
     }
 
     /// The default tolerance into the past (how old a delivery may be).
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).tolerance_past(std::time::Duration::from_secs(600)).build()?;
+    /// assert_eq!(s.tolerance().map(|(p, f)| (p.as_secs(), f.as_secs())), Some((600, 300)));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn tolerance_past(mut self, past: Duration) -> Self {
         self.tolerance = Some(Tolerance { past, ..self.tolerance_or_default() });
         self
     }
 
     /// The default tolerance into the future (sender's clock ahead of ours).
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).tolerance_future(std::time::Duration::ZERO).build()?;
+    /// assert_eq!(s.tolerance().map(|(_, f)| f.as_secs()), Some(0));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn tolerance_future(mut self, future: Duration) -> Self {
         self.tolerance = Some(Tolerance { future, ..self.tolerance_or_default() });
         self
@@ -524,18 +597,40 @@ impl SchemeBuilder {
     }
 
     /// How the dashboard's secret string is read.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.secret_format(hooksig::SecretFormat::Base64 { prefix: "key_".into() }).build()?;
+    /// assert!(hooksig::Verifier::new(s.clone(), "key_c2VjcmV0").is_ok());
+    /// assert!(hooksig::Verifier::new(s, "key_!").is_err());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn secret_format(mut self, format: SecretFormat) -> Self {
         self.secret_format = format;
         self
     }
 
     /// The default body limit in bytes.
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// assert_eq!(b.max_body(1024).build()?.max_body(), 1024);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn max_body(mut self, limit: usize) -> Self {
         self.max_body = limit;
         self
     }
 
     /// A prefix for ids the [`crate::Signer`] generates (e.g. `msg_`).
+    ///
+    /// ```
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.id_header(http::HeaderName::from_static("x-id")).generated_id_prefix("evt_").build()?;
+    /// let headers = hooksig::Signer::new(s, "k")?.sign(b"")?;
+    /// assert!(headers["x-id"].to_str().unwrap().starts_with("evt_"));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
     pub fn generated_id_prefix(mut self, prefix: impl Into<Cow<'static, str>>) -> Self {
         self.id_prefix = prefix.into();
         self
@@ -547,6 +642,12 @@ impl SchemeBuilder {
     /// appears twice, the message uses a timestamp or id with no source for it, a
     /// `KeyValue` format is combined with a timestamp header, or keys and versions
     /// are empty.
+    ///
+    /// ```
+    /// assert!(hooksig::Scheme::builder("no header").build().is_err());
+    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// assert!(b.build().is_ok());
+    /// ```
     pub fn build(self) -> Result<Scheme, Error> {
         self.validate()?;
         Ok(self.build_unchecked())
