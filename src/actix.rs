@@ -1,1 +1,0 @@
-//! actix-web integration (being written).

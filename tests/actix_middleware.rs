@@ -1,0 +1,604 @@
+//! The actix-web middleware and extractor, driven through `actix_web::test`.
+#![cfg(feature = "actix")]
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, Service, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, test, web};
+use bytes::Bytes;
+use futures_util::Stream;
+use hooksig::actix::{Verified, VerifySignature};
+use hooksig::{BasicAuth, Scheme, Signer, Verifier};
+
+const SECRET: &str = "vocalis test secret";
+/// "hook:p4ss" in base64.
+const CREDENTIALS: &str = "Basic aG9vazpwNHNz";
+
+fn verifier(max_body: usize) -> Verifier {
+    Verifier::builder(Scheme::vocalis()).secret(SECRET).max_body(max_body).build().unwrap()
+}
+
+fn sign(body: &[u8]) -> http::HeaderMap {
+    Signer::new(Scheme::vocalis(), SECRET).unwrap().sign(body).unwrap()
+}
+
+/// A request carrying every header of `headers` (an `http` 1 map, as the signer makes).
+fn with_headers(mut req: test::TestRequest, headers: &http::HeaderMap) -> test::TestRequest {
+    for (name, value) in headers {
+        req = req.insert_header((name.as_str(), value.as_bytes()));
+    }
+    req
+}
+
+fn post(body: &'static [u8], headers: &http::HeaderMap) -> actix_http::Request {
+    with_headers(test::TestRequest::post().uri("/hook"), headers).set_payload(body).to_request()
+}
+
+/// A payload delivered as `chunks` chunks of `size` bytes with no `Content-Length`
+/// (as with `Transfer-Encoding: chunked`), counting how many chunks were pulled.
+fn chunked(chunks: usize, size: usize, pulled: Arc<AtomicUsize>) -> Payload {
+    let stream = futures_util::stream::iter((0..chunks).map(move |_| {
+        pulled.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, PayloadError>(Bytes::from(vec![b'x'; size]))
+    }));
+    Payload::from(Box::pin(stream) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>)
+}
+
+/// Echoes the body and reports what the middleware verified; counts its calls.
+#[derive(Clone, Default)]
+struct Handler {
+    calls: Arc<AtomicUsize>,
+}
+
+impl Handler {
+    fn route(&self) -> actix_web::Route {
+        let calls = Arc::clone(&self.calls);
+        web::route().to(move |req: HttpRequest, body: web::Bytes| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let verified = req.extensions().get::<hooksig::Verified>().map(|v| v.key_index().to_string());
+            async move {
+                HttpResponse::Ok()
+                    .insert_header(("x-verified-key", verified.unwrap_or_else(|| "none".into())))
+                    .body(body)
+            }
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn app_with(
+    middleware: VerifySignature,
+    handler: &Handler,
+) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>
+{
+    let app = App::new()
+        .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+        .service(web::resource("/hook").wrap(middleware).route(handler.route()));
+    test::init_service(app).await
+}
+
+async fn status_and_body<B: MessageBody>(res: ServiceResponse<B>) -> (StatusCode, String) {
+    let status = res.status();
+    let body = test::read_body(res).await;
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[actix_web::test]
+async fn valid_delivery_reaches_the_handler_with_the_exact_bytes() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1024)), &handler).await;
+    let body = b"{\"event\":\"call.ended\",\"call_id\":\"c1\"}  \r\n";
+
+    let res = test::call_service(&app, post(body, &sign(body))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get("x-verified-key").unwrap(), "0");
+    assert_eq!(test::read_body(res).await, &body[..]);
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn valid_chunked_delivery_is_reassembled() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1024)), &handler).await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let body = vec![b'x'; 10 * 64];
+    let mut req = with_headers(test::TestRequest::post().uri("/hook"), &sign(&body)).to_request();
+    *req.payload() = chunked(10, 64, Arc::clone(&pulled));
+
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(test::read_body(res).await, body);
+    assert_eq!(pulled.load(Ordering::SeqCst), 10);
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn unsigned_malformed_and_mismatched_deliveries_are_refused() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1024)), &handler).await;
+    let body = b"{\"event\":\"call.started\"}";
+    let header = |value: &str| {
+        let mut map = http::HeaderMap::new();
+        map.insert("x-vocalis-signature", value.parse().unwrap());
+        map
+    };
+    let other_secret = Signer::new(Scheme::vocalis(), "another secret").unwrap().sign(body).unwrap();
+
+    let cases: [(http::HeaderMap, &[u8], u16, &str); 7] = [
+        (http::HeaderMap::new(), body, 401, "missing signature"),
+        (header("sha256=zz"), body, 400, "malformed signature"),
+        (header("sha1=0123"), body, 400, "malformed signature"),
+        (header(&format!("sha256={}", "0".repeat(63))), body, 400, "malformed signature"),
+        (header(&format!("sha256={}", "0".repeat(64))), body, 401, "signature mismatch"),
+        (other_secret, body, 401, "signature mismatch"),
+        // Signed for other bytes: one byte of the body changed.
+        (sign(b"{\"event\":\"call.started\"} "), body, 401, "signature mismatch"),
+    ];
+    for (headers, body, status, message) in cases {
+        let res = test::call_service(&app, post(body, &headers)).await;
+        assert_eq!(res.headers().get("content-type").unwrap(), "text/plain; charset=utf-8");
+        assert!(res.headers().get("www-authenticate").is_none());
+        assert_eq!(status_and_body(res).await, (StatusCode::from_u16(status).unwrap(), message.into()));
+    }
+    assert_eq!(handler.calls(), 0);
+}
+
+#[actix_web::test]
+async fn stale_or_future_timestamps_are_refused() {
+    let handler = Handler::default();
+    let verifier = Verifier::new(Scheme::stripe(), "whsec_actix").unwrap();
+    let app = app_with(VerifySignature::new(verifier), &handler).await;
+    let signer = Signer::new(Scheme::stripe(), "whsec_actix").unwrap();
+    let body = b"{\"id\":\"evt_1\"}";
+
+    let old = signer.sign_at(body, None, SystemTime::now() - Duration::from_secs(3600)).unwrap();
+    let res = test::call_service(&app, post(body, &old)).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "stale timestamp".into()));
+
+    let ahead = signer.sign_at(body, None, SystemTime::now() + Duration::from_secs(3600)).unwrap();
+    let res = test::call_service(&app, post(body, &ahead)).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "stale timestamp".into()));
+    assert_eq!(handler.calls(), 0);
+
+    let fresh = signer.sign(body).unwrap();
+    let res = test::call_service(&app, post(body, &fresh)).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "{\"id\":\"evt_1\"}".into()));
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn content_length_over_the_limit_is_refused_before_reading() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1024)), &handler).await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let body = vec![b'x'; 1025];
+    let mut req = with_headers(test::TestRequest::post().uri("/hook"), &sign(&body))
+        .insert_header(("content-length", "1025"))
+        .to_request();
+    *req.payload() = chunked(1025, 1, Arc::clone(&pulled));
+
+    let res = test::call_service(&app, req).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload too large".into()));
+    assert_eq!(pulled.load(Ordering::SeqCst), 0, "no byte may be read");
+    assert_eq!(handler.calls(), 0);
+
+    // An absurd or malformed length is refused too, still without reading.
+    for (value, status) in [("99999999999999999999999", 413), ("12x", 400)] {
+        let req = with_headers(test::TestRequest::post().uri("/hook"), &sign(b""))
+            .insert_header(("content-length", value))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status().as_u16(), status, "{value}");
+    }
+    assert_eq!(handler.calls(), 0);
+}
+
+#[actix_web::test]
+async fn chunked_body_over_the_limit_stops_at_the_limit() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1000)), &handler).await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    // 100 KB offered in 100-byte chunks; the limit is 1000 bytes. The signature is
+    // even valid for the whole body: size is checked regardless.
+    let body = vec![b'x'; 100_000];
+    let mut req = with_headers(test::TestRequest::post().uri("/hook"), &sign(&body)).to_request();
+    *req.payload() = chunked(1000, 100, Arc::clone(&pulled));
+
+    let res = test::call_service(&app, req).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload too large".into()));
+    assert_eq!(pulled.load(Ordering::SeqCst), 11, "reading stops at the first chunk past the limit");
+    assert_eq!(handler.calls(), 0);
+}
+
+#[actix_web::test]
+async fn a_broken_payload_is_400() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1024)), &handler).await;
+    let mut req = with_headers(test::TestRequest::post().uri("/hook"), &sign(b"ab")).to_request();
+    let stream =
+        futures_util::stream::iter([Ok(Bytes::from_static(b"a")), Err(PayloadError::Incomplete(None))]);
+    *req.payload() =
+        Payload::from(Box::pin(stream) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>);
+
+    let res = test::call_service(&app, req).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::BAD_REQUEST, "unreadable body".into()));
+    assert_eq!(handler.calls(), 0);
+}
+
+#[actix_web::test]
+async fn other_methods_are_405_with_allow() {
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier(1024)), &handler).await;
+    for method in [Method::GET, Method::PUT, Method::DELETE, Method::HEAD] {
+        let req = with_headers(test::TestRequest::default().method(method.clone()).uri("/hook"), &sign(b""))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(res.headers().get("allow").unwrap(), "POST");
+    }
+    assert_eq!(handler.calls(), 0);
+
+    let put_too = VerifySignature::new(verifier(1024)).allow_methods([Method::POST, Method::PUT]);
+    let app = app_with(put_too, &handler).await;
+    let req =
+        with_headers(test::TestRequest::put().uri("/hook"), &sign(b"{}")).set_payload("{}").to_request();
+    assert_eq!(test::call_service(&app, req).await.status(), StatusCode::OK);
+    let req = test::TestRequest::get().uri("/hook").to_request();
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.headers().get("allow").unwrap(), "POST, PUT");
+    assert_eq!(status_and_body(res).await, (StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()));
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn basic_auth_alone_requires_the_credentials() {
+    let handler = Handler::default();
+    let auth = BasicAuth::new("hook", "p4ss").unwrap().realm("nocobase");
+    let app = app_with(VerifySignature::basic_only(auth), &handler).await;
+
+    for authorization in [None, Some("Basic aG9vazp3cm9uZw=="), Some("Bearer aG9vazpwNHNz")] {
+        let mut req = test::TestRequest::post().uri("/hook").set_payload("{}");
+        if let Some(value) = authorization {
+            req = req.insert_header(("authorization", value));
+        }
+        let res = test::call_service(&app, req.to_request()).await;
+        assert_eq!(res.headers().get("www-authenticate").unwrap(), "Basic realm=\"nocobase\"");
+        assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "unauthorized".into()));
+    }
+    assert_eq!(handler.calls(), 0);
+
+    let req = test::TestRequest::post()
+        .uri("/hook")
+        .insert_header(("authorization", CREDENTIALS))
+        .set_payload("{}");
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.headers().get("x-verified-key").unwrap(), "none", "no signature checked");
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "{}".into()));
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn basic_auth_with_a_signature_requires_both() {
+    let handler = Handler::default();
+    let middleware = VerifySignature::new(verifier(1024)).basic_auth(BasicAuth::new("hook", "p4ss").unwrap());
+    let app = app_with(middleware, &handler).await;
+    let body = b"{}";
+
+    // Signed but no credentials: 401 with a challenge.
+    let res = test::call_service(&app, post(body, &sign(body))).await;
+    assert_eq!(res.headers().get("www-authenticate").unwrap(), "Basic realm=\"webhooks\"");
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "unauthorized".into()));
+
+    // Credentials but no signature: 401, and no Basic challenge (the credentials were fine).
+    let req = test::TestRequest::post()
+        .uri("/hook")
+        .insert_header(("authorization", CREDENTIALS))
+        .set_payload("{}");
+    let res = test::call_service(&app, req.to_request()).await;
+    assert!(res.headers().get("www-authenticate").is_none());
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "missing signature".into()));
+    assert_eq!(handler.calls(), 0);
+
+    let req = with_headers(test::TestRequest::post().uri("/hook"), &sign(body))
+        .insert_header(("authorization", CREDENTIALS))
+        .set_payload(&body[..]);
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.headers().get("x-verified-key").unwrap(), "0");
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "{}".into()));
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn on_rejection_reports_every_rejection() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let middleware = VerifySignature::new(verifier(8)).on_rejection(move |req, error| {
+        log.lock().unwrap().push(format!("{} {}", req.method(), error.public_message()));
+    });
+    let handler = Handler::default();
+    let app = app_with(middleware, &handler).await;
+
+    test::call_service(&app, test::TestRequest::get().uri("/hook").to_request()).await;
+    test::call_service(&app, post(b"{}", &http::HeaderMap::new())).await;
+    test::call_service(&app, post(b"{}", &sign(b"{ }"))).await;
+    test::call_service(&app, post(b"0123456789", &sign(b"0123456789"))).await;
+    let res = test::call_service(&app, post(b"{}", &sign(b"{}"))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "GET method not allowed",
+            "POST missing signature",
+            "POST signature mismatch",
+            "POST payload too large"
+        ]
+    );
+    assert_eq!(handler.calls(), 1);
+}
+
+#[actix_web::test]
+async fn wraps_a_whole_app_or_a_scope() {
+    let calls = Handler::default();
+    let app = test::init_service(
+        App::new()
+            .service(
+                web::scope("/hooks")
+                    .wrap(VerifySignature::new(verifier(1024)))
+                    .route("/a", calls.route())
+                    .route("/b", calls.route()),
+            )
+            .route("/health", web::get().to(HttpResponse::Ok)),
+    )
+    .await;
+    for path in ["/hooks/a", "/hooks/b"] {
+        let signed = with_headers(test::TestRequest::post().uri(path), &sign(b"1")).set_payload("1");
+        assert_eq!(test::call_service(&app, signed.to_request()).await.status(), StatusCode::OK);
+        let unsigned = test::TestRequest::post().uri(path).set_payload("1");
+        assert_eq!(test::call_service(&app, unsigned.to_request()).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let health = test::TestRequest::get().uri("/health").to_request();
+    assert_eq!(test::call_service(&app, health).await.status(), StatusCode::OK, "outside the scope");
+    assert_eq!(calls.calls(), 2);
+
+    let app =
+        test::init_service(App::new().wrap(VerifySignature::new(verifier(1024))).route("/x", calls.route()))
+            .await;
+    let signed = with_headers(test::TestRequest::post().uri("/x"), &sign(b"2")).set_payload("2");
+    assert_eq!(test::call_service(&app, signed.to_request()).await.status(), StatusCode::OK);
+    assert_eq!(calls.calls(), 3);
+}
+
+#[actix_web::test]
+async fn standard_webhooks_and_key_rotation_through_the_middleware() {
+    let verifier = Verifier::builder(Scheme::standard_webhooks())
+        .labeled_secret("new", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")
+        .labeled_secret("old", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .build()
+        .unwrap();
+    let handler = Handler::default();
+    let app = app_with(VerifySignature::new(verifier), &handler).await;
+    let old = Signer::new(Scheme::standard_webhooks(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let res = test::call_service(&app, post(b"{}", &old.sign(b"{}").unwrap())).await;
+    assert_eq!(res.headers().get("x-verified-key").unwrap(), "1");
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "{}".into()));
+}
+
+// --- the extractor ------------------------------------------------------------------
+
+#[derive(Debug, serde::Deserialize)]
+struct Event {
+    event: String,
+}
+
+async fn json_hook(event: Verified<web::Json<Event>>) -> HttpResponse {
+    HttpResponse::Ok().body(format!("{} key={}", event.event, event.verified().key_index()))
+}
+
+#[actix_web::test]
+async fn extractor_alone_verifies_with_the_verifier_from_app_data() {
+    let app =
+        test::init_service(App::new().app_data(verifier(1024)).route("/hook", web::post().to(json_hook)))
+            .await;
+    let body = b"{\"event\":\"lead.qualified\"}";
+    let req = with_headers(test::TestRequest::post().uri("/hook"), &sign(body))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(&body[..]);
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(test::read_body(res).await, "lead.qualified key=0");
+
+    let tampered = with_headers(test::TestRequest::post().uri("/hook"), &sign(body))
+        .insert_header(("content-type", "application/json"))
+        .set_payload("{\"event\":\"lead.qualified\" }");
+    let res = test::call_service(&app, tampered.to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(test::read_body(res).await, "signature mismatch");
+
+    let unsigned = test::TestRequest::post().uri("/hook").set_payload(&body[..]);
+    let res = test::call_service(&app, unsigned.to_request()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn extractor_accepts_web_data_and_hands_over_the_exact_bytes() {
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(verifier(1024)))
+            .route("/hook", web::post().to(|body: Verified<web::Bytes>| async move { body.into_inner() })),
+    )
+    .await;
+    let body = b" {\"raw\" : true}\n";
+    let res = test::call_service(&app, post(body, &sign(body))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(test::read_body(res).await, &body[..]);
+}
+
+#[actix_web::test]
+async fn extractor_refuses_oversized_bodies_without_reading_past_the_limit() {
+    let app = test::init_service(
+        App::new()
+            .app_data(verifier(1000))
+            .route("/hook", web::post().to(|body: Verified<web::Bytes>| async move { body.into_inner() })),
+    )
+    .await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let mut req = with_headers(test::TestRequest::post().uri("/hook"), &sign(&[b'x'; 5000])).to_request();
+    *req.payload() = chunked(50, 100, Arc::clone(&pulled));
+    let res = test::call_service(&app, req).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::PAYLOAD_TOO_LARGE, "payload too large".into()));
+    assert_eq!(pulled.load(Ordering::SeqCst), 11);
+
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let mut req = with_headers(test::TestRequest::post().uri("/hook"), &sign(&[b'x'; 5000]))
+        .insert_header(("content-length", "5000"))
+        .to_request();
+    *req.payload() = chunked(50, 100, Arc::clone(&pulled));
+    let res = test::call_service(&app, req).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(pulled.load(Ordering::SeqCst), 0);
+}
+
+#[actix_web::test]
+async fn extractor_without_a_verifier_is_a_server_error() {
+    let app = test::init_service(
+        App::new()
+            .route("/hook", web::post().to(|body: Verified<web::Bytes>| async move { body.into_inner() })),
+    )
+    .await;
+    let res = test::call_service(&app, post(b"{}", &sign(b"{}"))).await;
+    assert_eq!(
+        status_and_body(res).await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "server misconfigured".into())
+    );
+}
+
+#[actix_web::test]
+async fn extractor_behind_the_middleware_does_not_verify_again() {
+    // The extractor's own verifier has the wrong secret: it is only consulted when
+    // the middleware has not verified the request already.
+    let wrong = Verifier::new(Scheme::vocalis(), "not the secret").unwrap();
+    let app = test::init_service(App::new().app_data(wrong).service(
+        web::resource("/hook").wrap(VerifySignature::new(verifier(1024))).route(web::post().to(json_hook)),
+    ))
+    .await;
+    let body = b"{\"event\":\"emotion.spike\"}";
+    let req = with_headers(test::TestRequest::post().uri("/hook"), &sign(body))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(&body[..]);
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "emotion.spike key=0".into()));
+}
+
+#[actix_web::test]
+async fn extractor_passes_on_the_inner_extractors_rejection() {
+    let app =
+        test::init_service(App::new().app_data(verifier(1024)).route("/hook", web::post().to(json_hook)))
+            .await;
+    let body = b"{\"event\": not json";
+    let req = with_headers(test::TestRequest::post().uri("/hook"), &sign(body))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(&body[..]);
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "web::Json's own rejection, after a valid signature");
+}
+
+// --- reading actix's header map allocates nothing -------------------------------------
+
+mod allocations {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+    use hooksig::{Gate, HeaderSource, Scheme, Signer, Verifier};
+
+    struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    // Delegates to the system allocator and only bumps a thread-local count, so tests
+    // running in parallel do not disturb each other.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.with(|c| c.set(c.get() + 1));
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
+        let before = ALLOCATIONS.with(Cell::get);
+        let out = f();
+        (ALLOCATIONS.with(Cell::get) - before, out)
+    }
+
+    /// The signer's `http` 1 headers, in an actix map as actix's parser builds it.
+    fn actix_map(signed: &http::HeaderMap) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.append(HeaderName::from_static("host"), HeaderValue::from_static("example.com"));
+        map.append(HeaderName::from_static("content-length"), HeaderValue::from_static("2"));
+        for (name, value) in signed {
+            map.append(
+                HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn the_counter_sees_allocations() {
+        let (n, v) = allocations_during(|| vec![1u8; 100]);
+        assert!(n >= 1);
+        drop(v);
+    }
+
+    #[test]
+    fn verifying_from_an_actix_header_map_does_not_allocate() {
+        for (scheme, secret) in [
+            (Scheme::vocalis(), "s"),
+            (Scheme::stripe(), "whsec_s"),
+            (Scheme::standard_webhooks(), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"),
+        ] {
+            let name = scheme.name().to_owned();
+            let map = actix_map(&Signer::new(scheme.clone(), secret).unwrap().sign(b"{}").unwrap());
+            let verifier = Verifier::new(scheme, secret).unwrap();
+            let gate = Gate::new(verifier.clone());
+
+            let (n, result) = allocations_during(|| verifier.verify(&map, b"{}"));
+            assert!(result.is_ok(), "{name}");
+            assert_eq!(n, 0, "verify over an actix map allocated ({name})");
+
+            let (n, result) = allocations_during(|| {
+                let mut verification = gate.admit("POST", &map)?.expect("a verifier is set");
+                verification.update(b"{}")?;
+                verification.finish()
+            });
+            assert!(result.is_ok(), "{name}");
+            assert_eq!(n, 0, "the middleware's gate and streaming path allocated ({name})");
+
+            let (n, count) = allocations_during(|| map.header_values(&http::header::HOST).count());
+            assert_eq!((n, count), (0, 1));
+        }
+    }
+}
