@@ -1,6 +1,173 @@
-//! The `hooksig` command-line tool (placeholder until the CLI issue lands).
+//! `hooksig`: sign test deliveries, explain rejected ones, send them to a local
+//! receiver, and list the schemes this crate knows.
+//!
+//! Built only with the `cli` feature: `cargo install --path . --features cli`.
+//!
+//! Exit codes: 0 success; 1 verification failed (`verify`) or the receiver did not
+//! answer 2xx (`send`); 2 usage errors (bad flags, unreadable secret or body, a
+//! secret the scheme cannot read).
 
-fn main() {
-    eprintln!("hooksig: the command-line tool is not built yet");
-    std::process::exit(2);
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "hooksig/input.rs"]
+mod input;
+#[path = "hooksig/schemes.rs"]
+mod schemes;
+#[path = "hooksig/send.rs"]
+mod send;
+#[path = "hooksig/sign.rs"]
+mod sign;
+#[path = "hooksig/verify.rs"]
+mod verify;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use hooksig::Scheme;
+
+const PRESETS_HELP: &str =
+    "tale, vocalis, github, oktave, standard-webhooks, svix, stripe, slack, shopify (see `hooksig schemes`)";
+
+const SECRET_HEADING: &str = "Secret (at least one; repeat for key rotation; never printed)";
+
+const AFTER_HELP: &str = "\
+Examples:
+  export HOOK_SECRET='It'\\''s a Secret to Everybody'
+  hooksig sign --scheme github --secret-env HOOK_SECRET --data '{\"a\":1}'
+  hooksig sign --scheme github --secret-env HOOK_SECRET --file payload.json --curl http://127.0.0.1:3000/hook
+  hooksig verify --scheme github --secret-env HOOK_SECRET -H 'X-Hub-Signature-256: sha256=…' --file payload.json
+  hooksig send http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET --data '{}' --repeat 3
+  hooksig schemes
+
+Exit codes: 0 success, 1 verification failed or receiver answered non-2xx, 2 usage error.";
+
+/// Sign and verify HMAC-SHA256 webhook signatures from the command line.
+#[derive(Parser)]
+#[command(name = "hooksig", version, after_help = AFTER_HELP, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sign a body: print the signature headers, one `Name: value` per line, or a
+    /// complete curl command with --curl.
+    Sign(sign::SignArgs),
+    /// Check a delivery's signature headers against a body; explain a rejection.
+    Verify(verify::VerifyArgs),
+    /// Sign a body and POST it to a receiver (plain HTTP), printing the answer.
+    Send(send::SendArgs),
+    /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
+    Schemes,
+}
+
+/// The preset, shared by `sign`, `verify` and `send`.
+#[derive(Clone, Args)]
+struct SchemeArg {
+    #[arg(long, short = 's', env = "HOOKSIG_SCHEME", value_parser = parse_scheme, help_heading = "Scheme")]
+    #[arg(help = format!("The provider preset: {PRESETS_HELP}"))]
+    scheme: Scheme,
+}
+
+fn parse_scheme(name: &str) -> Result<Scheme, String> {
+    Scheme::preset(name).ok_or_else(|| format!("unknown scheme; one of: {PRESETS_HELP}"))
+}
+
+/// Where the secret comes from. Repeat to give several (key rotation): they are used
+/// in command-line order. Deliberately not `Debug`, so no secret can be printed.
+#[derive(Clone, Args)]
+#[group(id = "secret_source", required = true, multiple = true)]
+struct SecretArgs {
+    /// Read the secret from this environment variable (preferred).
+    #[arg(long, value_name = "VAR", help_heading = SECRET_HEADING)]
+    secret_env: Vec<String>,
+    /// Read the secret from this file. One trailing newline ("\n" or "\r\n") is
+    /// removed, since `echo secret > file` adds it; anything else is kept.
+    #[arg(long, value_name = "PATH", help_heading = SECRET_HEADING)]
+    secret_file: Vec<PathBuf>,
+    /// The secret itself. Discouraged: it lands in your shell history and the
+    /// process list (a warning is printed).
+    #[arg(long, value_name = "SECRET", help_heading = SECRET_HEADING)]
+    secret: Vec<String>,
+}
+
+/// Where the body comes from: --data, --file, or standard input.
+#[derive(Clone, Args)]
+#[group(id = "body_source", multiple = false)]
+struct BodyArgs {
+    /// The body as text, byte for byte (no newline is added).
+    #[arg(long, short = 'd', value_name = "TEXT", help_heading = "Body (default: standard input)")]
+    data: Option<String>,
+    /// Read the body from a file, byte for byte ("-" is standard input).
+    #[arg(long, short = 'f', value_name = "PATH", help_heading = "Body (default: standard input)")]
+    file: Option<PathBuf>,
+}
+
+/// A failure: one line, optional hints, and the exit code.
+#[derive(Debug)]
+struct Failure {
+    code: u8,
+    message: String,
+    hints: Vec<String>,
+}
+
+impl Failure {
+    /// A usage error (exit 2).
+    fn usage(message: impl Into<String>) -> Self {
+        Failure { code: 2, message: message.into(), hints: Vec::new() }
+    }
+
+    /// A failed verification or delivery (exit 1).
+    fn failed(message: impl Into<String>) -> Self {
+        Failure { code: 1, message: message.into(), hints: Vec::new() }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::failed(format!("cannot write output: {e}"))
+    }
+}
+
+/// Writes a warning to standard error (errors writing it are ignored).
+fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m);
+    let result = match cli.command {
+        Command::Sign(args) => sign::run(&args, sub),
+        Command::Verify(args) => verify::run(&args, sub),
+        Command::Send(args) => send::run(&args, sub),
+        Command::Schemes => schemes::run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {}", failure.message);
+            for hint in &failure.hints {
+                let _ = writeln!(err, "hint: {hint}");
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// The subcommand's matches, needed to order repeated secret options.
+type SubMatches<'a> = Option<&'a ArgMatches>;

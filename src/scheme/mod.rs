@@ -384,6 +384,37 @@ impl Scheme {
         self.inner.max_body
     }
 
+    /// A builder holding this scheme's whole description, to derive a variant of it
+    /// (another body limit, tolerance or secret format) without restating the rest.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, SecretFormat};
+    /// // Stripe's layout, but with a base64 secret.
+    /// let variant = Scheme::stripe()
+    ///     .to_builder()
+    ///     .secret_format(SecretFormat::Base64 { prefix: "whsec_".into() })
+    ///     .build()?;
+    /// assert_eq!(variant.message_template(), "{timestamp}.{body}");
+    /// assert_eq!(variant.tolerance(), Scheme::stripe().tolerance());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn to_builder(&self) -> SchemeBuilder {
+        let s = &self.inner;
+        SchemeBuilder {
+            name: s.name.clone(),
+            signature_header: Some(s.signature_header.clone()),
+            format: s.format.clone(),
+            encoding: s.encoding,
+            message: s.message.clone(),
+            timestamp_header: s.timestamp_header.clone(),
+            id_header: s.id_header.clone(),
+            tolerance: s.tolerance,
+            secret_format: s.secret_format.clone(),
+            max_body: s.max_body,
+            id_prefix: s.id_prefix.clone(),
+        }
+    }
+
     /// Every preset, in a fixed order.
     ///
     /// ```

@@ -196,25 +196,9 @@ mod tests {
     #[test]
     fn every_preset_passes_builder_validation() {
         for scheme in Scheme::presets() {
-            let s = &scheme.inner;
-            let mut b = Scheme::builder(s.name.clone())
-                .signature_header(s.signature_header.clone())
-                .format(s.format.clone())
-                .encoding(s.encoding)
-                .message(s.message.clone())
-                .secret_format(s.secret_format.clone())
-                .max_body(s.max_body);
-            if let Some(t) = &s.timestamp_header {
-                b = b.timestamp_header(t.clone());
-            }
-            if let Some(i) = &s.id_header {
-                b = b.id_header(i.clone());
-            }
-            if let Some(t) = s.tolerance {
-                b = b.tolerance_past(t.past).tolerance_future(t.future);
-            }
-            let rebuilt = b.build().unwrap_or_else(|e| panic!("{}: {e}", scheme.name()));
+            let rebuilt = scheme.to_builder().build().unwrap_or_else(|e| panic!("{}: {e}", scheme.name()));
             assert_eq!(format!("{rebuilt:?}"), format!("{scheme:?}"));
+            assert_eq!(rebuilt.inner.id_prefix, scheme.inner.id_prefix);
         }
     }
 

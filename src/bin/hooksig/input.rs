@@ -1,0 +1,209 @@
+//! Reading what the user gives: secrets, the body, `Name: value` headers.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use zeroize::Zeroizing;
+
+use crate::{BodyArgs, Failure, SecretArgs, SubMatches, warn};
+
+/// A secret and where it came from (the label names the source, never the value).
+pub struct Secret {
+    pub label: String,
+    pub value: Zeroizing<Vec<u8>>,
+}
+
+impl Secret {
+    /// Whether the secret starts or ends with ASCII whitespace.
+    pub fn has_outer_whitespace(&self) -> bool {
+        let ws = |b: &&u8| b.is_ascii_whitespace();
+        self.value.first().as_ref().is_some_and(ws) || self.value.last().as_ref().is_some_and(ws)
+    }
+
+    /// The secret without leading and trailing ASCII whitespace.
+    pub fn trimmed(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.value.trim_ascii().to_vec())
+    }
+}
+
+enum Source {
+    Env(String),
+    File(PathBuf),
+    Arg(String),
+}
+
+/// Reads every secret, in command-line order.
+pub fn secrets(args: &SecretArgs, matches: SubMatches<'_>) -> Result<Vec<Secret>, Failure> {
+    let mut sources: Vec<(usize, Source)> = Vec::new();
+    let position = |id: &str, n: usize| -> usize {
+        matches.and_then(|m| m.indices_of(id)).and_then(|mut i| i.nth(n)).unwrap_or(usize::MAX)
+    };
+    for (n, var) in args.secret_env.iter().enumerate() {
+        sources.push((position("secret_env", n), Source::Env(var.clone())));
+    }
+    for (n, path) in args.secret_file.iter().enumerate() {
+        sources.push((position("secret_file", n), Source::File(path.clone())));
+    }
+    for (n, value) in args.secret.iter().enumerate() {
+        sources.push((position("secret", n), Source::Arg(value.clone())));
+    }
+    sources.sort_by_key(|(pos, _)| *pos);
+    if !args.secret.is_empty() {
+        warn(
+            "--secret puts the secret in your shell history and the process list; \
+             prefer --secret-env VAR or --secret-file PATH",
+        );
+    }
+    sources.into_iter().map(|(_, source)| read_secret(source)).collect()
+}
+
+fn read_secret(source: Source) -> Result<Secret, Failure> {
+    let secret = match source {
+        Source::Env(var) => {
+            let value = std::env::var_os(&var).ok_or_else(|| {
+                Failure::usage(format!("environment variable `{var}` is not set"))
+                    .hint(format!("export {var}=… first, or use --secret-file PATH"))
+            })?;
+            Secret { label: format!("${var}"), value: Zeroizing::new(os_bytes(value, &var)?) }
+        }
+        Source::File(path) => {
+            let mut bytes = Zeroizing::new(read_file(&path, "secret file")?);
+            strip_one_newline(&mut bytes);
+            Secret { label: format!("file {}", path.display()), value: bytes }
+        }
+        Source::Arg(value) => {
+            Secret { label: "--secret".to_owned(), value: Zeroizing::new(value.into_bytes()) }
+        }
+    };
+    if secret.value.is_empty() {
+        return Err(Failure::usage(format!("the secret from {} is empty", secret.label)));
+    }
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn os_bytes(value: std::ffi::OsString, _var: &str) -> Result<Vec<u8>, Failure> {
+    use std::os::unix::ffi::OsStringExt;
+    Ok(value.into_vec())
+}
+
+#[cfg(not(unix))]
+fn os_bytes(value: std::ffi::OsString, var: &str) -> Result<Vec<u8>, Failure> {
+    value
+        .into_string()
+        .map(String::into_bytes)
+        .map_err(|_| Failure::usage(format!("environment variable `{var}` is not valid Unicode")))
+}
+
+/// Removes one trailing "\n" or "\r\n".
+fn strip_one_newline(bytes: &mut Vec<u8>) {
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::usage(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// Where the body came from.
+pub enum BodySource {
+    Data,
+    File(PathBuf),
+    Stdin,
+}
+
+/// The body bytes, exactly as given.
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub source: BodySource,
+}
+
+/// Reads the body from --data, --file, or standard input (refusing a terminal).
+pub fn body(args: &BodyArgs) -> Result<Body, Failure> {
+    if let Some(data) = &args.data {
+        return Ok(Body { bytes: data.clone().into_bytes(), source: BodySource::Data });
+    }
+    match &args.file {
+        Some(path) if path.as_os_str() != "-" => {
+            Ok(Body { bytes: read_file(path, "body file")?, source: BodySource::File(path.clone()) })
+        }
+        _ => {
+            let stdin = std::io::stdin();
+            if args.file.is_none() && stdin.is_terminal() {
+                return Err(Failure::usage("no body given").hint(
+                    "pass --data TEXT, --file PATH, or pipe the body on standard input (--data '' for an empty body)",
+                ));
+            }
+            let mut bytes = Vec::new();
+            stdin
+                .lock()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::usage(format!("cannot read the body from standard input: {e}")))?;
+            Ok(Body { bytes, source: BodySource::Stdin })
+        }
+    }
+}
+
+/// Parses `Name: value` options into a header map (HTTP's optional whitespace around
+/// the value is removed; repeated names are kept as separate lines). `@PATH` reads
+/// one header per non-empty line of a file, such as the output of `hooksig sign`.
+pub fn headers(options: &[String]) -> Result<HeaderMap, Failure> {
+    let mut map = HeaderMap::new();
+    for option in options {
+        if let Some(path) = option.strip_prefix('@') {
+            let bytes = read_file(Path::new(path), "headers file")?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Failure::usage(format!("headers file {path} is not UTF-8 text")))?;
+            for line in text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()) {
+                let (name, value) = parse_header(line)?;
+                map.append(name, value);
+            }
+        } else {
+            let (name, value) = parse_header(option)?;
+            map.append(name, value);
+        }
+    }
+    Ok(map)
+}
+
+pub fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), Failure> {
+    let bad = |why: &str| {
+        Failure::usage(format!("bad header `{line}`: {why}")).hint("write headers as -H 'Name: value'")
+    };
+    let (name, value) = line.split_once(':').ok_or_else(|| bad("no `:`"))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad("invalid header name"))?;
+    let value = HeaderValue::from_bytes(value.trim_matches([' ', '\t']).as_bytes())
+        .map_err(|_| bad("invalid header value"))?;
+    Ok((name, value))
+}
+
+/// Whether the bytes are one valid JSON document.
+pub fn is_json(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+}
+
+/// The signature headers of a delivery in a fixed order: id, timestamp, signature.
+pub fn ordered<'a>(scheme: &hooksig::Scheme, map: &'a HeaderMap) -> Vec<(&'a HeaderName, &'a HeaderValue)> {
+    let mut names: Vec<&HeaderName> = Vec::new();
+    names.extend(scheme.id_header());
+    names.extend(scheme.timestamp_header());
+    names.push(scheme.signature_header());
+    let mut out: Vec<(&HeaderName, &HeaderValue)> = Vec::new();
+    for name in names {
+        for (n, v) in map.iter().filter(|(n, _)| *n == name) {
+            out.push((n, v));
+        }
+    }
+    // Anything else the signer produced, so nothing is ever dropped.
+    for (n, v) in map.iter() {
+        if !out.iter().any(|(seen, _)| *seen == n) {
+            out.push((n, v));
+        }
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! `hooksig send`: sign once, POST the identical delivery one or more times.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Args;
+use http::{HeaderMap, HeaderValue, Uri, header::CONTENT_TYPE};
+
+use crate::input;
+use crate::sign::{content_type, sign_delivery};
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches};
+
+/// The most bytes of a response body read and printed.
+const MAX_RESPONSE: u64 = 10 * 1024 * 1024;
+
+#[derive(Args)]
+pub struct SendArgs {
+    /// Where to POST the delivery (plain http://, e.g. a receiver on 127.0.0.1).
+    #[arg(value_name = "URL")]
+    url: String,
+    #[command(flatten)]
+    scheme: SchemeArg,
+    #[command(flatten)]
+    secrets: SecretArgs,
+    #[command(flatten)]
+    body: BodyArgs,
+    /// The delivery id, for schemes with an id header (default: a fresh random id).
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// Sign as of this time, in unix seconds (default: now); an old one tests the
+    /// receiver's tolerance.
+    #[arg(long, value_name = "UNIX")]
+    timestamp: Option<u64>,
+    /// An extra request header as `Name: value`; repeat for more. It replaces a
+    /// generated header of the same name (Content-Type, or even the signature, to
+    /// test a rejection).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Send the identical delivery (same id, timestamp, signature and body) N times,
+    /// to test the receiver's duplicate handling.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    /// Give up on a delivery after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    timeout: u64,
+}
+
+pub fn run(args: &SendArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
+    let uri: Uri = args.url.parse().map_err(|e| Failure::usage(format!("bad URL `{}`: {e}", args.url)))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(Failure::usage(
+                "https is not supported: `send` speaks plain HTTP to local receivers",
+            )
+            .hint("for a remote https endpoint, use `hooksig sign --curl URL` and run the printed command"));
+        }
+        _ => return Err(Failure::usage(format!("bad URL `{}`: expected http://host[:port]/path", args.url))),
+    }
+    let scheme = &args.scheme.scheme;
+    let secrets = input::secrets(&args.secrets, matches)?;
+    let body = input::body(&args.body)?;
+    let delivery = sign_delivery(scheme, &secrets, body, args.id.as_deref(), args.timestamp)?;
+
+    let mut headers = HeaderMap::new();
+    for (name, value) in input::ordered(scheme, &delivery.headers) {
+        headers.append(name.clone(), value.clone());
+    }
+    if let Some(ct) = content_type(&delivery.body.bytes) {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    let mut replaced = Vec::new();
+    for line in &args.headers {
+        let (name, value) = input::parse_header(line)?;
+        if !replaced.contains(&name) {
+            headers.remove(&name);
+            replaced.push(name.clone());
+        }
+        headers.append(name, value);
+    }
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(args.timeout)))
+        .build()
+        .into();
+
+    let mut out = std::io::stdout().lock();
+    let times = if args.repeat == 1 { String::new() } else { format!(" ({} times, identical)", args.repeat) };
+    writeln!(out, "> POST {}{times}", args.url)?;
+    for (name, value) in &headers {
+        out.write_all(b"> ")?;
+        out.write_all(name.as_str().as_bytes())?;
+        out.write_all(b": ")?;
+        out.write_all(value.as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    writeln!(out, "> ({} bytes of body)", delivery.body.bytes.len())?;
+
+    let mut rejected = 0u32;
+    for n in 1..=args.repeat {
+        let mut request = agent.post(&args.url);
+        for (name, value) in &headers {
+            request = request.header(name.clone(), value.clone());
+        }
+        let mut response = request.send(delivery.body.bytes.as_slice()).map_err(|e| {
+            Failure::failed(format!("delivery {n} of {} to {} failed: {e}", args.repeat, args.url))
+                .hint("is the receiver running and listening on that address?")
+        })?;
+        writeln!(out)?;
+        let status = response.status();
+        let counter = if args.repeat == 1 { String::new() } else { format!("[{n}/{}] ", args.repeat) };
+        writeln!(out, "< {counter}{:?} {status}", response.version())?;
+        for (name, value) in response.headers() {
+            out.write_all(b"< ")?;
+            out.write_all(name.as_str().as_bytes())?;
+            out.write_all(b": ")?;
+            out.write_all(value.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        let answer = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE)
+            .read_to_vec()
+            .map_err(|e| Failure::failed(format!("cannot read the response body: {e}")))?;
+        if !answer.is_empty() {
+            out.write_all(&answer)?;
+            if !answer.ends_with(b"\n") {
+                out.write_all(b"\n")?;
+            }
+        }
+        if !status.is_success() {
+            rejected += 1;
+        }
+    }
+    out.flush()?;
+    if rejected > 0 {
+        return Err(Failure::failed(format!(
+            "{rejected} of {} deliveries got a non-2xx answer",
+            args.repeat
+        )));
+    }
+    Ok(())
+}

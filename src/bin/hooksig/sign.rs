@@ -1,0 +1,162 @@
+//! `hooksig sign`: signature headers, or a copy-pasteable curl command.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Args;
+use hooksig::{Scheme, Signer};
+use http::HeaderMap;
+
+use crate::input::{self, Body, BodySource, Secret};
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches, warn};
+
+#[derive(Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    scheme: SchemeArg,
+    #[command(flatten)]
+    secrets: SecretArgs,
+    #[command(flatten)]
+    body: BodyArgs,
+    /// The delivery id, for schemes with an id header (default: a fresh random id).
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// Sign as of this time, in unix seconds, for schemes with a timestamp
+    /// (default: now).
+    #[arg(long, value_name = "UNIX")]
+    timestamp: Option<u64>,
+    /// Print a complete curl command that POSTs the signed body to URL instead of
+    /// the headers.
+    #[arg(long, value_name = "URL")]
+    curl: Option<String>,
+}
+
+/// Options shared with `send`: what to sign and how.
+pub struct Delivery {
+    pub scheme: Scheme,
+    pub headers: HeaderMap,
+    pub body: Body,
+}
+
+/// Reads the inputs and signs, warning about options the scheme does not use.
+pub fn sign_delivery(
+    scheme: &Scheme,
+    secrets: &[Secret],
+    body: Body,
+    id: Option<&str>,
+    timestamp: Option<u64>,
+) -> Result<Delivery, Failure> {
+    if id.is_some() && scheme.id_header().is_none() {
+        warn(&format!("{} has no delivery id header; --id is ignored", scheme.name()));
+    }
+    if timestamp.is_some() && !scheme.has_timestamp() {
+        warn(&format!("{} has no timestamp; --timestamp is ignored", scheme.name()));
+    }
+    for secret in secrets {
+        if secret.has_outer_whitespace() {
+            warn(&format!(
+                "the secret from {} starts or ends with whitespace, which is part of the key",
+                secret.label
+            ));
+        }
+    }
+    let mut builder = Signer::builder(scheme.clone());
+    for secret in secrets {
+        builder = builder.labeled_secret(secret.label.as_str(), &*secret.value);
+    }
+    let signer = builder.build().map_err(|e| secret_failure(scheme, e))?;
+    let at = timestamp.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs(t));
+    let headers =
+        signer.sign_at(&body.bytes, id, at).map_err(|e| Failure::usage(format!("cannot sign: {e}")))?;
+    Ok(Delivery { scheme: scheme.clone(), headers, body })
+}
+
+/// A signer or verifier refused a secret: name the format the scheme expects.
+pub fn secret_failure(scheme: &Scheme, e: hooksig::Error) -> Failure {
+    let failure = Failure::usage(e.to_string());
+    match scheme.secret_format() {
+        hooksig::SecretFormat::Base64 { prefix } => failure.hint(format!(
+            "{} secrets are `{prefix}` followed by base64, exactly as the dashboard shows them",
+            scheme.name()
+        )),
+        _ => failure,
+    }
+}
+
+pub fn run(args: &SignArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
+    let scheme = &args.scheme.scheme;
+    let secrets = input::secrets(&args.secrets, matches)?;
+    let body = input::body(&args.body)?;
+    let delivery = sign_delivery(scheme, &secrets, body, args.id.as_deref(), args.timestamp)?;
+    let mut out = std::io::stdout().lock();
+    match &args.curl {
+        None => {
+            for (name, value) in input::ordered(scheme, &delivery.headers) {
+                out.write_all(name.as_str().as_bytes())?;
+                out.write_all(b": ")?;
+                out.write_all(value.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Some(url) => out.write_all(curl_command(url, &delivery)?.as_bytes())?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The Content-Type a delivery of these bytes gets: JSON when it parses as JSON,
+/// `application/octet-stream` when it is not UTF-8, none otherwise (curl then sends
+/// `application/x-www-form-urlencoded`, which suits Slack's form bodies).
+pub fn content_type(body: &[u8]) -> Option<&'static str> {
+    if input::is_json(body) {
+        Some("application/json")
+    } else if std::str::from_utf8(body).is_err() {
+        Some("application/octet-stream")
+    } else {
+        None
+    }
+}
+
+/// Quotes a word for a POSIX shell: single quotes, each `'` written as `'\''`.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+fn curl_command(url: &str, delivery: &Delivery) -> Result<String, Failure> {
+    let mut lines = vec![format!("curl -sS -i {}", shell_quote(url))];
+    for (name, value) in input::ordered(&delivery.scheme, &delivery.headers) {
+        let value = value.to_str().map_err(|_| Failure::usage("a signature header is not printable"))?;
+        lines.push(format!("-H {}", shell_quote(&format!("{name}: {value}"))));
+    }
+    let bytes = &delivery.body.bytes;
+    if let Some(ct) = content_type(bytes) {
+        lines.push(format!("-H {}", shell_quote(&format!("Content-Type: {ct}"))));
+    }
+    let (flag, data) = match &delivery.body.source {
+        BodySource::File(path) => {
+            let path =
+                path.to_str().ok_or_else(|| Failure::usage("the body file's path is not valid Unicode"))?;
+            ("--data-binary", format!("@{path}"))
+        }
+        BodySource::Data | BodySource::Stdin => {
+            match std::str::from_utf8(bytes) {
+                // `--data-binary @x` would read a file named x; --data-raw takes it literally.
+                Ok(text) if pasteable(text) && text.starts_with('@') => ("--data-raw", text.to_owned()),
+                Ok(text) if pasteable(text) => ("--data-binary", text.to_owned()),
+                _ => {
+                    return Err(Failure::usage(
+                    "this body cannot be pasted safely into a shell (it is binary or has control characters)",
+                )
+                .hint("save it to a file and pass --file PATH: curl then sends it with --data-binary @PATH"));
+                }
+            }
+        }
+    };
+    lines.push(format!("{flag} {}", shell_quote(&data)));
+    Ok(lines.join(" \\\n  ") + "\n")
+}
+
+/// Whether text survives being pasted into a terminal inside single quotes.
+fn pasteable(text: &str) -> bool {
+    text.chars().all(|c| !c.is_control() || c == '\n' || c == '\t')
+}
