@@ -1,2 +1,202 @@
-//! Placeholder: written by its issue.
-fn main() {}
+//! A Tale-style webhook receiver in axum, behind `hooksig::tower::VerifyLayer`.
+//!
+//! ```text
+//! TALE_WEBHOOK_SECRET=... PORT=3000 cargo run --example axum_tale --features axum
+//! ```
+//!
+//! - `POST /api/webhooks/workflow/{workflow_id}`: answers `202` at once with
+//!   `{"executionId", "workflowId"}` and runs the workflow in the background;
+//! - `GET /api/executions/{execution_id}`: the execution's status and output;
+//! - `POST /api/webhooks/agent/{agent_slug}` with `{"message", "conversationId"?}`:
+//!   answers `200` with `{"conversationId", "reply"}`; `422` without a `message`.
+//!
+//! Every webhook must carry `X-Tale-Signature: sha256=<hex HMAC-SHA256 of the raw
+//! body>`. Every response is JSON: `401` for a missing or wrong signature, `400` for a
+//! malformed one, `413` past 2 MiB (announced or streamed), `405` for other methods.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hooksig::tower::{VerifyLayer, default_rejection};
+use hooksig::{Scheme, Verifier};
+use serde_json::{Value, json};
+
+const DEMO_SECRET: &str = "tale-demo-secret-change-me";
+
+#[derive(Clone, Default)]
+struct Executions {
+    runs: Arc<Mutex<HashMap<String, Execution>>>,
+}
+
+#[derive(Clone)]
+struct Execution {
+    workflow_id: String,
+    status: &'static str,
+    output: Value,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port: u16 = match std::env::var("PORT") {
+        Ok(p) => p.parse().map_err(|_| format!("PORT must be a port number, not {p:?}"))?,
+        Err(_) => 3000,
+    };
+    let (secret, demo) = match std::env::var("TALE_WEBHOOK_SECRET") {
+        Ok(s) if !s.is_empty() => (s, false),
+        _ => (DEMO_SECRET.to_owned(), true),
+    };
+    let verifier = Verifier::new(Scheme::tale(), &secret)?;
+
+    // Rejections answer JSON, with the status and the Allow / WWW-Authenticate
+    // header of the default rejection. The details go to the log, not the client.
+    let verify = VerifyLayer::new(verifier).on_rejection(|error, gate| {
+        eprintln!("rejected webhook: {error}");
+        let mut response = default_rejection(error, gate);
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        *response.body_mut() = Bytes::from(json!({ "error": error.public_message() }).to_string());
+        response
+    });
+
+    let webhooks = Router::new()
+        .route("/api/webhooks/workflow/{workflow_id}", post(run_workflow))
+        .route("/api/webhooks/agent/{agent_slug}", post(ask_agent))
+        .route_layer(verify);
+    let app = Router::new()
+        .route("/api/executions/{execution_id}", get(execution_status))
+        .merge(webhooks)
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "not found") })
+        .method_not_allowed_fallback(|| async { error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
+        .with_state(Executions::default());
+
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    print_banner(listener.local_addr()?, &secret, demo);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+fn print_banner(addr: SocketAddr, secret: &str, demo: bool) {
+    if demo {
+        println!("TALE_WEBHOOK_SECRET is not set: using the demo secret {DEMO_SECRET:?}");
+    }
+    let body = r#"{"event":"workflow.trigger","input":{"customer":"Ada"}}"#;
+    let signature = hooksig::sign(secret.as_bytes(), body.as_bytes());
+    println!("Tale webhook receiver listening on http://{addr}");
+    println!("Try it:");
+    println!(
+        "  curl -i -X POST http://{addr}/api/webhooks/workflow/wf_demo \\\n    -H 'Content-Type: application/json' \\\n    -H 'X-Tale-Signature: {signature}' \\\n    --data-binary '{body}'"
+    );
+    println!("then GET http://{addr}/api/executions/<executionId> for its status.");
+}
+
+fn error(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({ "error": message })))
+}
+
+/// 128 random bits in hex, with a prefix.
+fn random_id(prefix: &str) -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().fold(String::from(prefix), |mut s, b| {
+        s.push_str(&format!("{b:02x}"));
+        s
+    }))
+}
+
+async fn run_workflow(
+    State(executions): State<Executions>,
+    Path(workflow_id): Path<String>,
+    body: Bytes,
+) -> Response<axum::body::Body> {
+    // The body is verified: exactly what Tale signed. Parse it now.
+    let input: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "body is not valid JSON").into_response(),
+    };
+    let execution_id = {
+        let Ok(mut runs) = executions.runs.lock() else {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        };
+        // 128 random bits; the loop makes uniqueness certain, not just likely.
+        let id = loop {
+            match random_id("exec_") {
+                Ok(id) if !runs.contains_key(&id) => break id,
+                Ok(_) => continue,
+                Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+            }
+        };
+        let run = Execution { workflow_id: workflow_id.clone(), status: "running", output: Value::Null };
+        runs.insert(id.clone(), run);
+        id
+    };
+
+    // Acknowledge at once; the work happens in the background.
+    let (runs, id) = (executions.runs.clone(), execution_id.clone());
+    tokio::spawn(async move {
+        eprintln!("execution {id}: workflow started with input {input}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Ok(mut runs) = runs.lock()
+            && let Some(run) = runs.get_mut(&id)
+        {
+            run.status = "succeeded";
+            run.output =
+                json!({ "result": format!("workflow {} processed", run.workflow_id), "input": input });
+        }
+        eprintln!("execution {id}: succeeded");
+    });
+
+    let body = json!({ "executionId": execution_id, "workflowId": workflow_id });
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+async fn execution_status(
+    State(executions): State<Executions>,
+    Path(execution_id): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let run = executions.runs.lock().ok().and_then(|runs| runs.get(&execution_id).cloned());
+    match run {
+        Some(run) => (
+            StatusCode::OK,
+            Json(json!({
+                "executionId": execution_id,
+                "workflowId": run.workflow_id,
+                "status": run.status,
+                "output": run.output,
+            })),
+        ),
+        None => error(StatusCode::NOT_FOUND, "unknown execution"),
+    }
+}
+
+async fn ask_agent(Path(agent_slug): Path<String>, body: Bytes) -> (StatusCode, Json<Value>) {
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "body is not valid JSON");
+    };
+    let Some(message) = request.get("message").and_then(Value::as_str).filter(|m| !m.trim().is_empty())
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`message` is required and must be a non-empty string",
+        );
+    };
+    let conversation_id = match request.get("conversationId") {
+        None | Some(Value::Null) => match random_id("conv_") {
+            Ok(id) => id,
+            Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        },
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        Some(_) => {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "`conversationId` must be a non-empty string");
+        }
+    };
+    let reply = format!("Agent {agent_slug} received your message: {message}");
+    (StatusCode::OK, Json(json!({ "conversationId": conversation_id, "reply": reply })))
+}

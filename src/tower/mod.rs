@@ -1,1 +1,122 @@
-//! tower layer (being written).
+//! A tower layer that verifies webhook deliveries before your service sees them, for
+//! axum, hyper, tonic or any tower stack (feature `tower`).
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::{BodyExt, Full};
+//! use hooksig::{Scheme, Signer, Verifier, tower::{VerifiedBody, VerifyLayer}};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let verifier = Verifier::new(Scheme::tale(), "It's a Secret to Everybody")?;
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifyLayer::new(verifier))
+//!     .service_fn(|req: Request<VerifiedBody>| async move {
+//!         // Only verified deliveries get here, with the proof in the extensions.
+//!         let proof = req.extensions().get::<hooksig::Verified>().cloned();
+//!         assert!(proof.is_some());
+//!         Ok::<_, Infallible>(Response::new(Full::new(req.into_body().into_bytes())))
+//!     });
+//!
+//! // A signed delivery reaches the service, body unchanged.
+//! let body = r#"{"event":"run"}"#;
+//! let mut request = Request::post("/hook").body(Full::new(Bytes::from(body)))?;
+//! request.headers_mut().extend(Signer::new(Scheme::tale(), "It's a Secret to Everybody")?.sign(body.as_bytes())?);
+//! let response = service.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert_eq!(response.into_body().collect().await?.to_bytes(), body);
+//!
+//! // An unsigned one does not.
+//! let response = service.oneshot(Request::post("/hook").body(Full::new(Bytes::from(body)))?).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.into_body().collect().await?.to_bytes(), "missing signature");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What the layer checks
+//!
+//! Before reading any body byte, through the shared [`Gate`] (cheapest first):
+//!
+//! 1. the method (POST only unless [`VerifyLayer::allow_methods`] says otherwise):
+//!    405 with `Allow`;
+//! 2. HTTP Basic credentials if configured ([`VerifyLayer::basic_auth`],
+//!    [`VerifyLayer::basic_only`]), compared in constant time: 401 with
+//!    `WWW-Authenticate: Basic`;
+//! 3. `Content-Length` against the verifier's body limit: 413 without reading the body;
+//! 4. the signature, timestamp and id headers and the timestamp's tolerance: 401, or
+//!    400 for malformed headers.
+//!
+//! Then it reads the body frame by frame into one buffer, hashing as it goes, and
+//! stops with 413 as soon as the limit is passed (chunked bodies included). It never
+//! reserves more than the limit, whatever `Content-Length` says. A body that fails to
+//! read is 400; a length limit applied further out (tower-http's
+//! `RequestBodyLimitLayer`, or `http_body_util::Limited`) is still 413.
+//!
+//! On success the inner service gets `Request<`[`VerifiedBody`]`>`, holding exactly the
+//! received bytes, with [`crate::Verified`] in the request extensions. It is not
+//! called for any rejection.
+//!
+//! # Rejections
+//!
+//! By default a rejection answers [`Error::status`] with the short, fixed
+//! [`Error::public_message`] as `text/plain` (see [`default_rejection`]), which names
+//! the reason class and nothing an attacker could use. With the `tracing` feature the
+//! full [`Error`] is logged at debug level. [`VerifyLayer::on_rejection`] builds the
+//! response yourself.
+//!
+//! The layer reads the whole body before calling your service; put a timeout layer
+//! outside it to bound slow senders.
+
+mod body;
+mod future;
+mod layer;
+mod service;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, header};
+
+pub use self::body::{ResponseBody, VerifiedBody};
+pub use self::future::ResponseFuture;
+pub use self::layer::VerifyLayer;
+pub use self::service::VerifyService;
+
+#[cfg(feature = "axum")]
+pub(crate) use self::body::Collector;
+
+use crate::{Error, Gate};
+
+/// The rejection the layer answers by default: [`Error::status`],
+/// `Content-Type: text/plain; charset=utf-8`, the [`Error::public_message`] as body,
+/// and the `Allow` or `WWW-Authenticate` header that [`Gate::challenge_for`] names.
+///
+/// ```
+/// use hooksig::{Error, Gate, Scheme, Verifier, tower::default_rejection};
+/// let gate = Gate::new(Verifier::new(Scheme::tale(), "s")?);
+/// let res = default_rejection(&Error::MethodNotAllowed, &gate);
+/// assert_eq!(res.status(), 405);
+/// assert_eq!(res.headers()["allow"], "POST");
+/// assert_eq!(res.body(), "method not allowed");
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub fn default_rejection(error: &Error, gate: &Gate) -> Response<Bytes> {
+    plain_rejection(error, gate.challenge_for(error))
+}
+
+/// Status, plain-text public message and an optional challenge header.
+pub(crate) fn plain_rejection(
+    error: &Error,
+    challenge: Option<(header::HeaderName, HeaderValue)>,
+) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(error.public_message().as_bytes()));
+    *response.status_mut() = error.status();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Some((name, value)) = challenge {
+        headers.insert(name, value);
+    }
+    response
+}
