@@ -1,5 +1,10 @@
 //! The one error type of the crate, with the HTTP status a receiver should answer.
 
+// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
+// module, not at the crate root, while the integration modules are in progress.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, StatusCode};
@@ -87,6 +92,15 @@ pub enum Error {
     /// The operating system's random number generator failed (signing only).
     #[error("the system random number generator failed")]
     Randomness,
+    /// The replay store (see [`crate::replay`]) could not be reached or failed, and
+    /// the fail mode is closed: answer 503 so the sender retries later.
+    #[error("replay store `{backend}` unavailable: {reason}")]
+    ReplayStoreUnavailable {
+        /// Which backend failed, e.g. `redis`.
+        backend: &'static str,
+        /// The backend's error message (never a secret or a credential).
+        reason: Arc<str>,
+    },
 }
 
 impl Error {
@@ -95,7 +109,8 @@ impl Error {
     /// 401 for missing signatures, mismatches, timestamps out of tolerance and bad
     /// credentials; 400 for malformed headers and unreadable bodies; 405 for a method
     /// the receiver does not accept; 413 for an oversized body; 500 for configuration
-    /// errors (they are the receiver's fault, not the sender's).
+    /// errors (they are the receiver's fault, not the sender's); 503 when the replay
+    /// store is unavailable (the sender retries later).
     ///
     /// ```
     /// assert_eq!(hooksig::Error::SignatureMismatch.status(), http::StatusCode::UNAUTHORIZED);
@@ -114,6 +129,7 @@ impl Error {
             Error::InvalidSecret { .. } | Error::InvalidConfig { .. } | Error::Randomness => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            Error::ReplayStoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -138,6 +154,7 @@ impl Error {
             Error::InvalidSecret { .. } | Error::InvalidConfig { .. } | Error::Randomness => {
                 "server misconfigured"
             }
+            Error::ReplayStoreUnavailable { .. } => "temporarily unavailable",
         }
     }
 }

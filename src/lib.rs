@@ -83,6 +83,7 @@ mod verify;
 pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
+pub mod replay;
 #[cfg(feature = "tower")]
 pub mod tower;
 

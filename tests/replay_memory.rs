@@ -1,0 +1,444 @@
+//! Replay protection with the in-memory guard: claim/complete/release semantics,
+//! leases, concurrency, the capacity bound, key derivation and the protocol around a
+//! handler.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hooksig::replay::{
+    BoxFuture, ClaimOutcome, ClaimToken, Decision, FailMode, Guarded, MemoryReplayGuard, ReplayGuard,
+    ReplayKey, ReplayPolicy, ReplayProtection, ReplayState, ReplayStoreError,
+};
+use hooksig::{Error, Scheme, Signer, Verifier};
+use http::StatusCode;
+
+fn key(name: &str, ttl_ms: u64, lease_ms: u64) -> ReplayKey {
+    ReplayKey::new(name, Duration::from_millis(ttl_ms), Duration::from_millis(lease_ms))
+}
+
+async fn claimed(guard: &dyn ReplayGuard, key: &ReplayKey) -> ClaimToken {
+    match guard.claim(key).await.unwrap() {
+        ClaimOutcome::Claimed(token) => token,
+        other => panic!("expected a claim, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn first_claim_wins_then_in_progress_then_done_after_complete() {
+    let guard = MemoryReplayGuard::new(100);
+    let k = key("a", 60_000, 60_000);
+    let token = claimed(&guard, &k).await;
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::InProgress);
+    assert!(guard.complete(&k, &token).await.unwrap());
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::Done);
+    // Completing again is harmless; releasing a done key does nothing.
+    assert!(guard.complete(&k, &token).await.unwrap());
+    assert!(!guard.release(&k, &token).await.unwrap());
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::Done);
+}
+
+#[tokio::test]
+async fn release_lets_the_retry_through() {
+    let guard = MemoryReplayGuard::new(100);
+    let k = key("a", 60_000, 60_000);
+    let token = claimed(&guard, &k).await;
+    assert!(guard.release(&k, &token).await.unwrap());
+    let second = claimed(&guard, &k).await;
+    assert_ne!(token, second);
+}
+
+#[tokio::test]
+async fn release_never_deletes_another_claim() {
+    let guard = MemoryReplayGuard::new(100);
+    let k = key("a", 60_000, 60_000);
+    let mine = claimed(&guard, &k).await;
+    let forged = ClaimToken::from_bytes([0xee; 16]);
+    assert!(!guard.release(&k, &forged).await.unwrap());
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::InProgress);
+    // A stale claimer (lease expired, key re-claimed) cannot release the new claim.
+    let short = key("b", 60_000, 30);
+    let stale = claimed(&guard, &short).await;
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let fresh = claimed(&guard, &short).await;
+    assert!(!guard.release(&short, &stale).await.unwrap());
+    assert_eq!(guard.claim(&short).await.unwrap(), ClaimOutcome::InProgress);
+    // Nor complete over it: the live claimer decides.
+    assert!(!guard.complete(&short, &stale).await.unwrap());
+    assert_eq!(guard.claim(&short).await.unwrap(), ClaimOutcome::InProgress);
+    assert!(guard.complete(&short, &fresh).await.unwrap());
+    assert_eq!(guard.claim(&short).await.unwrap(), ClaimOutcome::Done);
+    assert!(guard.release(&k, &mine).await.unwrap());
+}
+
+#[tokio::test]
+async fn lease_expiry_lets_a_retry_through() {
+    let guard = MemoryReplayGuard::new(100);
+    let k = key("crashed", 60_000, 50);
+    let _crashed_worker = claimed(&guard, &k).await;
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::InProgress);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert!(guard.claim(&k).await.unwrap().is_claimed());
+}
+
+#[tokio::test]
+async fn completing_a_lapsed_unclaimed_key_still_records_it() {
+    let guard = MemoryReplayGuard::new(100);
+    let k = key("slow", 60_000, 30);
+    let token = claimed(&guard, &k).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(guard.complete(&k, &token).await.unwrap());
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::Done);
+}
+
+#[tokio::test]
+async fn done_keys_are_forgotten_after_their_ttl() {
+    let guard = MemoryReplayGuard::new(100);
+    let k = key("a", 50, 60_000);
+    let token = claimed(&guard, &k).await;
+    guard.complete(&k, &token).await.unwrap();
+    assert_eq!(guard.claim(&k).await.unwrap(), ClaimOutcome::Done);
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    assert!(guard.claim(&k).await.unwrap().is_claimed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn of_100_concurrent_claims_exactly_one_wins() {
+    for round in 0..20 {
+        let guard = Arc::new(MemoryReplayGuard::new(1_000));
+        let barrier = Arc::new(tokio::sync::Barrier::new(100));
+        let k = key(&format!("hot-{round}"), 60_000, 60_000);
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let (guard, barrier, k) = (guard.clone(), barrier.clone(), k.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    guard.claim(&k).await.unwrap()
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                ClaimOutcome::Claimed(_) => wins += 1,
+                ClaimOutcome::InProgress => {}
+                ClaimOutcome::Done => panic!("nothing completed"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+/// One million distinct keys through a guard of 10 000 (half of them completed): the
+/// entry count never exceeds the capacity.
+///
+/// About 2 s in a release build (`cargo test --release --test replay_memory`); an
+/// unoptimised build runs the hash and B-tree code some ten times slower, so a debug
+/// build sends 100 000 keys through a guard of 1 000 (the same hundredfold overload).
+#[test]
+fn capacity_bound_holds_under_a_million_distinct_keys() {
+    const KEYS: u32 = if cfg!(debug_assertions) { 100_000 } else { 1_000_000 };
+    const CAPACITY: usize = if cfg!(debug_assertions) { 1_000 } else { 10_000 };
+    let guard = MemoryReplayGuard::new(CAPACITY);
+    let started = Instant::now();
+    let mut name = String::new();
+    let mut max_seen = 0;
+    for i in 0..KEYS {
+        name.clear();
+        use std::fmt::Write;
+        write!(name, "k{i}").unwrap();
+        let k = ReplayKey::new(name.as_str(), Duration::from_secs(3600), Duration::from_secs(60));
+        let outcome = futures_ready(guard.claim(&k));
+        let ClaimOutcome::Claimed(token) = outcome else { panic!("key {i} was new") };
+        if i % 2 == 0 {
+            assert!(futures_ready(guard.complete(&k, &token)));
+        }
+        if i % (KEYS / 20) == 0 {
+            max_seen = max_seen.max(guard.len());
+            assert!(guard.len() <= CAPACITY);
+        }
+    }
+    assert!(guard.len() <= CAPACITY, "{} entries", guard.len());
+    assert!(guard.len() >= CAPACITY * 9 / 10, "the guard should be nearly full, has {}", guard.len());
+    eprintln!("{KEYS} claims in {:?}, max entries seen {max_seen}", started.elapsed());
+}
+
+/// The memory guard's futures are ready at once: poll them without a runtime.
+fn futures_ready<T>(fut: BoxFuture<'_, Result<T, ReplayStoreError>>) -> T {
+    let mut fut = fut;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result.unwrap(),
+        std::task::Poll::Pending => panic!("memory guard futures are ready"),
+    }
+}
+
+#[tokio::test]
+async fn eviction_takes_expired_entries_first_then_the_oldest() {
+    let guard = MemoryReplayGuard::with_shards(3, 1);
+    let short = key("short", 60_000, 30);
+    let (b, c) = (key("b", 60_000, 60_000), key("c", 60_000, 60_000));
+    claimed(&guard, &b).await;
+    claimed(&guard, &short).await;
+    claimed(&guard, &c).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Full: the expired entry goes, although `b` is older.
+    let d = key("d", 60_000, 60_000);
+    claimed(&guard, &d).await;
+    assert_eq!(guard.len(), 3);
+    assert_eq!(guard.claim(&b).await.unwrap(), ClaimOutcome::InProgress);
+    // Nothing expired: the oldest (`b`) goes.
+    claimed(&guard, &key("e", 60_000, 60_000)).await;
+    assert_eq!(guard.len(), 3);
+    assert_eq!(guard.claim(&c).await.unwrap(), ClaimOutcome::InProgress);
+    assert_eq!(guard.claim(&d).await.unwrap(), ClaimOutcome::InProgress);
+    assert!(guard.claim(&b).await.unwrap().is_claimed(), "b was evicted");
+}
+
+// --- keys ------------------------------------------------------------------------
+
+const AT: u64 = 1_700_000_000;
+
+fn at() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(AT)
+}
+
+#[test]
+fn keys_use_the_covered_id_and_never_an_uncovered_one() {
+    let policy = ReplayPolicy::new();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    for scheme in [Scheme::standard_webhooks(), Scheme::svix(), Scheme::oktave()] {
+        let headers =
+            Signer::new(scheme.clone(), secret).unwrap().sign_at(b"{}", Some("evt_42"), at()).unwrap();
+        let verified =
+            Verifier::new(scheme.clone(), secret).unwrap().verify_at(&headers, b"{}", at()).unwrap();
+        let k = policy.key(&verified);
+        assert_eq!(k.as_str(), format!("hooksig:{}:id:evt_42", scheme.name()));
+        assert_eq!(k.ttl(), Duration::from_secs(72 * 3600), "{}", scheme.name());
+        assert_eq!(k.lease(), Duration::from_secs(60));
+    }
+
+    // GitHub and Shopify send an id the MAC does not cover: changing it changes nothing.
+    for scheme in [Scheme::github(), Scheme::shopify()] {
+        let id_header = scheme.id_header().unwrap().clone();
+        let verifier = Verifier::new(scheme.clone(), "s").unwrap();
+        let mut headers =
+            Signer::new(scheme.clone(), "s").unwrap().sign_at(b"{}", Some("d-1"), at()).unwrap();
+        let first = policy.key(&verifier.verify(&headers, b"{}").unwrap());
+        headers.insert(id_header, "attacker-chosen".parse().unwrap());
+        let second = policy.key(&verifier.verify(&headers, b"{}").unwrap());
+        assert_eq!(first, second);
+        assert!(first.as_str().starts_with(&format!("hooksig:{}:sig:", scheme.name())));
+        assert!(!first.as_str().contains("d-1"));
+        assert_eq!(first.ttl(), Duration::from_secs(72 * 3600));
+    }
+}
+
+#[test]
+fn signature_keys_hash_the_tag_and_depend_on_the_signed_message() {
+    let policy = ReplayPolicy::new().prefix("app:");
+    let verifier = Verifier::new(Scheme::tale(), "s").unwrap();
+    let signer = Signer::new(Scheme::tale(), "s").unwrap();
+    let headers = signer.sign(b"one").unwrap();
+    let k1 = policy.key(&verifier.verify(&headers, b"one").unwrap());
+    let k2 = policy.key(&verifier.verify(&signer.sign(b"two").unwrap(), b"two").unwrap());
+    assert_ne!(k1, k2);
+    let hex = k1.as_str().strip_prefix("app:tale:sig:").unwrap();
+    assert_eq!(hex.len(), 64);
+    assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    // The digest, not the tag that was on the wire.
+    let tag = headers.get("x-tale-signature").unwrap().to_str().unwrap().strip_prefix("sha256=").unwrap();
+    assert_ne!(hex, tag);
+}
+
+#[test]
+fn timestamped_signature_keys_live_for_the_window_plus_margin() {
+    let policy = ReplayPolicy::new();
+    // Slack: 5 min each way + 5 min margin.
+    let headers = Signer::new(Scheme::slack(), "s").unwrap().sign_at(b"x", None, at()).unwrap();
+    let verifier = Verifier::new(Scheme::slack(), "s").unwrap();
+    let verified = verifier.verify_at(&headers, b"x", at()).unwrap();
+    assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(15 * 60));
+    assert_eq!(policy.clone().margin(Duration::ZERO).key(&verified).ttl(), Duration::from_secs(10 * 60));
+
+    // A verifier with a wider tolerance: `for_verifier` widens the TTL with it.
+    let wide =
+        Verifier::builder(Scheme::slack()).secret("s").tolerance(Duration::from_secs(3600)).build().unwrap();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(10)).for_verifier(&wide);
+    let verified = wide.verify_at(&headers, b"x", at()).unwrap();
+    assert_eq!(replay.policy().key(&verified).ttl(), Duration::from_secs(2 * 3600 + 5 * 60));
+    // A narrower one never shortens it below the scheme's default.
+    let narrow =
+        Verifier::builder(Scheme::slack()).secret("s").tolerance(Duration::from_secs(10)).build().unwrap();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(10)).for_verifier(&narrow);
+    assert_eq!(replay.policy().key(&verified).ttl(), Duration::from_secs(15 * 60));
+}
+
+// --- the protocol around a handler --------------------------------------------------
+
+struct Fixture {
+    verifier: Verifier,
+    headers: http::HeaderMap,
+    calls: Arc<AtomicUsize>,
+}
+
+fn fixture() -> Fixture {
+    let verifier = Verifier::new(Scheme::tale(), "s").unwrap();
+    let headers = Signer::new(Scheme::tale(), "s").unwrap().sign(b"{\"n\":1}").unwrap();
+    Fixture { verifier, headers, calls: Arc::new(AtomicUsize::new(0)) }
+}
+
+impl Fixture {
+    async fn deliver(&self, replay: &ReplayProtection, status: StatusCode) -> Result<StatusCode, Error> {
+        let verified = self.verifier.verify(&self.headers, b"{\"n\":1}")?;
+        let calls = self.calls.clone();
+        let out = replay
+            .run(
+                &verified,
+                |_state| async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    status
+                },
+                |s: &StatusCode| s.is_success(),
+            )
+            .await?;
+        Ok(match out {
+            Guarded::Handled(status) => status,
+            other => other.early_response().unwrap().0,
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_is_processed_once_and_its_copies_are_acknowledged() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    assert_eq!(f.deliver(&replay, StatusCode::NO_CONTENT).await.unwrap(), StatusCode::NO_CONTENT);
+    for _ in 0..3 {
+        assert_eq!(f.deliver(&replay, StatusCode::NO_CONTENT).await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_released_and_its_retry_processed() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    assert_eq!(
+        f.deliver(&replay, StatusCode::INTERNAL_SERVER_ERROR).await.unwrap(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(f.deliver(&replay, StatusCode::OK).await.unwrap(), StatusCode::OK);
+    assert_eq!(f.deliver(&replay, StatusCode::OK).await.unwrap(), StatusCode::OK);
+    assert_eq!(f.calls.load(Ordering::SeqCst), 2, "the failure and the retry; not the duplicate");
+}
+
+#[tokio::test]
+async fn a_copy_during_processing_gets_409() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!() };
+    assert_eq!(f.deliver(&replay, StatusCode::OK).await.unwrap(), StatusCode::CONFLICT);
+    assert_eq!(f.calls.load(Ordering::SeqCst), 0);
+    assert!(claim.complete().await.unwrap());
+    assert_eq!(f.deliver(&replay, StatusCode::OK).await.unwrap(), StatusCode::OK);
+    assert_eq!(f.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_releases_its_claim() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let (r, v) = (replay.clone(), verified.clone());
+    let joined =
+        tokio::spawn(async move { r.run(&v, |_| async { panic!("handler bug") }, |_: &()| true).await })
+            .await;
+    assert!(joined.unwrap_err().is_panic());
+    assert!(matches!(replay.check(&verified).await.unwrap(), Decision::Proceed(_)));
+}
+
+#[tokio::test]
+async fn a_cancelled_handler_releases_its_claim() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let slow = replay.run(&verified, |_| tokio::time::sleep(Duration::from_secs(60)), |_| true);
+    assert!(tokio::time::timeout(Duration::from_millis(20), slow).await.is_err());
+    assert!(matches!(replay.check(&verified).await.unwrap(), Decision::Proceed(_)));
+}
+
+#[tokio::test]
+async fn a_dropped_claim_is_released_and_a_completed_one_is_not() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!() };
+    drop(claim);
+    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!("released on drop") };
+    claim.finish(true).await;
+    assert!(matches!(replay.check(&verified).await.unwrap(), Decision::Duplicate));
+}
+
+#[tokio::test]
+async fn the_handler_is_told_its_case() {
+    let f = fixture();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
+    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let out = replay.run(&verified, |state| async move { state }, |_| true).await.unwrap();
+    assert!(matches!(out, Guarded::Handled(ReplayState::First)));
+}
+
+/// A store that is always down.
+struct Down;
+
+impl ReplayGuard for Down {
+    fn claim<'a>(&'a self, _: &'a ReplayKey) -> BoxFuture<'a, Result<ClaimOutcome, ReplayStoreError>> {
+        Box::pin(async { Err(ReplayStoreError::new("down", "connection refused")) })
+    }
+    fn complete<'a>(
+        &'a self,
+        _: &'a ReplayKey,
+        _: &'a ClaimToken,
+    ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+        Box::pin(async { Err(ReplayStoreError::new("down", "connection refused")) })
+    }
+    fn release<'a>(
+        &'a self,
+        _: &'a ReplayKey,
+        _: &'a ClaimToken,
+    ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+        Box::pin(async { Err(ReplayStoreError::new("down", "connection refused")) })
+    }
+    fn release_detached(&self, _: ReplayKey, _: ClaimToken) {}
+}
+
+#[tokio::test]
+async fn a_failing_store_gives_503_when_closed_and_runs_unguarded_when_open() {
+    let f = fixture();
+    let closed = ReplayProtection::new(Down);
+    let err = f.deliver(&closed, StatusCode::OK).await.unwrap_err();
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(err.public_message(), "temporarily unavailable");
+    assert!(matches!(err, Error::ReplayStoreUnavailable { backend: "down", .. }));
+    assert_eq!(f.calls.load(Ordering::SeqCst), 0, "fail closed: no handler call");
+
+    let open = ReplayProtection::new(Down).with_fail_mode(FailMode::Open);
+    assert_eq!(f.deliver(&open, StatusCode::OK).await.unwrap(), StatusCode::OK);
+    assert_eq!(f.calls.load(Ordering::SeqCst), 1);
+    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let out = open.run(&verified, |state| async move { state }, |_| true).await.unwrap();
+    assert!(matches!(out, Guarded::Handled(ReplayState::Unguarded)));
+}
+
+#[test]
+fn guards_are_usable_as_shared_trait_objects() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<Arc<dyn ReplayGuard>>();
+    assert_send_sync::<ReplayProtection>();
+    assert_send_sync::<hooksig::replay::Claim>();
+    let shared: Arc<dyn ReplayGuard> = Arc::new(MemoryReplayGuard::new(10));
+    let _ = ReplayProtection::from_arc(shared.clone());
+    let _ = ReplayProtection::new(shared);
+}
