@@ -1,2 +1,31 @@
-//! Placeholder: written by its issue.
-fn main() {}
+//! Criterion benchmarks of `verify_at` against the SHA-256 floor, raw pre-keyed HMAC,
+//! the naive handler and peer crates, at 0 B, 64 B, 1 KiB, 16 KiB and 1 MiB.
+//!
+//! One criterion group per body size, so every contender of a size is measured in the
+//! same run on the same inputs. `cargo bench -p hooksig-benches --bench verify`; for
+//! the README table use the `report` bench, which times the same closures.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+#[path = "contenders.rs"]
+#[allow(dead_code)] // labels and kinds are for the report runner
+mod contenders;
+
+fn verify(c: &mut Criterion) {
+    for (name, len) in hooksig_benches::SIZES {
+        let mut group = c.benchmark_group(format!("verify/{}", name.replace(' ', "")));
+        group.throughput(Throughput::Bytes(len as u64));
+        if len >= 1024 * 1024 {
+            group.sample_size(20);
+        }
+        // Built per size, right before measuring: peers check the timestamp against
+        // the system clock with a five-minute tolerance.
+        for contender in contenders::contenders(len) {
+            group.bench_function(contender.id, |b| b.iter(|| (contender.run)()));
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

@@ -1,0 +1,339 @@
+//! Prints the README's performance table: one run, one table.
+//!
+//! `cargo bench -p hooksig-benches --bench report`
+//!
+//! Times the same closures as the criterion bench `verify` (see `contenders.rs`) with
+//! its own loop, so that every number in the table comes from the same run:
+//!
+//! - per body size, each contender is warmed up and its batch length chosen so one
+//!   batch lasts about `HOOKSIG_BENCH_BATCH_MS` (default 2 ms, shorter than a
+//!   scheduler slice);
+//! - then `HOOKSIG_BENCH_ROUNDS` rounds (default 61) run one batch of every
+//!   contender, in an order rotated each round, so that load from other processes
+//!   hits all contenders alike;
+//! - a contender's figure (`ns/op`) is the 10th percentile of its batches: on a quiet
+//!   machine it is within a few percent of the median, and on a shared one it is the
+//!   cost of the code rather than of the neighbours. The median is printed beside it;
+//!   where the two differ much, that row was disturbed.
+//!
+//! Ratios are of the `ns/op` figures: `× floor` and `× raw HMAC` divide a row by the
+//! SHA-256 floor and by raw pre-keyed HMAC of the same size; `peer ÷ hooksig` divides
+//! a peer's time by the hooksig row it is compared with (above 1: hooksig is faster).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[path = "contenders.rs"]
+mod contenders;
+
+#[path = "apps.rs"]
+#[allow(dead_code)] // the ids are criterion's
+mod apps;
+
+use contenders::{Contender, Kind};
+
+struct Config {
+    rounds: usize,
+    batch: Duration,
+    warmup: Duration,
+}
+
+impl Config {
+    fn from_env() -> Config {
+        let num = |name: &str, default: u64| {
+            std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0).unwrap_or(default)
+        };
+        Config {
+            rounds: num("HOOKSIG_BENCH_ROUNDS", 61) as usize,
+            batch: Duration::from_millis(num("HOOKSIG_BENCH_BATCH_MS", 2)),
+            warmup: Duration::from_millis(num("HOOKSIG_BENCH_WARMUP_MS", 60)),
+        }
+    }
+}
+
+/// One contender's result at one size.
+struct Row {
+    id: &'static str,
+    label: &'static str,
+    kind: Kind,
+    /// The [`FIGURE`] percentile of the batches, ns per call.
+    figure: f64,
+    /// The median of the batches, ns per call.
+    median: f64,
+}
+
+/// The percentile reported as `ns/op`.
+const FIGURE: f64 = 0.10;
+
+/// Runs `run` `iters` times; ns per call.
+fn batch(run: &dyn Fn() -> bool, iters: u64) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(run());
+    }
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
+/// Warms `run` up for `warmup` and returns how many calls fill one batch.
+fn calibrate(run: &dyn Fn() -> bool, cfg: &Config) -> u64 {
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < cfg.warmup {
+        black_box(run());
+        calls += 1;
+    }
+    let per_call = start.elapsed().as_nanos() as f64 / calls.max(1) as f64;
+    ((cfg.batch.as_nanos() as f64 / per_call) as u64).max(1)
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len().saturating_sub(1)) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let frac = pos - lo as f64;
+    sorted[lo] * (1.0 - frac) + sorted[hi] * frac
+}
+
+fn measure(len: usize, cfg: &Config) -> Vec<Row> {
+    let list: Vec<Contender> = contenders::contenders(len);
+    let iters: Vec<u64> = list.iter().map(|c| calibrate(&*c.run, cfg)).collect();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.rounds); list.len()];
+    for round in 0..cfg.rounds {
+        for k in 0..list.len() {
+            let i = (k + round) % list.len();
+            samples[i].push(batch(&*list[i].run, iters[i]));
+        }
+    }
+    list.iter()
+        .zip(samples)
+        .map(|(c, mut s)| {
+            s.sort_by(f64::total_cmp);
+            Row {
+                id: c.id,
+                label: c.label,
+                kind: c.kind,
+                figure: quantile(&s, FIGURE),
+                median: quantile(&s, 0.5),
+            }
+        })
+        .collect()
+}
+
+/// One middleware setup's result at one size.
+struct AppRow {
+    label: &'static str,
+    framework: &'static str,
+    kind: apps::Kind,
+    figure: f64,
+    median: f64,
+}
+
+fn measure_apps(len: usize, cfg: &Config) -> Vec<AppRow> {
+    let mut list = apps::apps(len);
+    // Calibrate: requests per batch so that one batch lasts about `cfg.batch`.
+    let iters: Vec<u64> = list
+        .iter_mut()
+        .map(|app| {
+            let mut n = 1u64;
+            let mut per_call = f64::MAX;
+            let start = Instant::now();
+            while start.elapsed() < cfg.warmup {
+                per_call = per_call.min((app.run)(n).as_nanos() as f64 / n as f64);
+                n = (n * 2).min(1 << 12);
+            }
+            ((cfg.batch.as_nanos() as f64 / per_call) as u64).max(1)
+        })
+        .collect();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.rounds); list.len()];
+    for round in 0..cfg.rounds {
+        for k in 0..list.len() {
+            let i = (k + round) % list.len();
+            let took = (list[i].run)(iters[i]);
+            samples[i].push(took.as_nanos() as f64 / iters[i] as f64);
+        }
+    }
+    list.iter()
+        .zip(samples)
+        .map(|(app, mut s)| {
+            s.sort_by(f64::total_cmp);
+            AppRow {
+                label: app.label,
+                framework: app.framework,
+                kind: app.kind,
+                figure: quantile(&s, FIGURE),
+                median: quantile(&s, 0.5),
+            }
+        })
+        .collect()
+}
+
+/// The figure of the setup of `kind` in `framework`.
+fn app_figure(rows: &[AppRow], framework: &str, kind: apps::Kind) -> f64 {
+    rows.iter().find(|r| r.framework == framework && r.kind == kind).map(|r| r.figure).unwrap_or(f64::NAN)
+}
+
+fn ns(v: f64) -> String {
+    if v < 100.0 {
+        return format!("{v:.1}");
+    }
+    let digits = format!("{v:.0}");
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn rustc_version() -> String {
+    std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "rustc ?".to_owned())
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a `--list` or a test run gets nothing to do.
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let cfg = Config::from_env();
+    let load_before = hooksig_benches::load_average();
+    let started = Instant::now();
+    let results: Vec<(&str, Vec<Row>)> =
+        hooksig_benches::SIZES.iter().map(|(name, len)| (*name, measure(*len, &cfg))).collect();
+    let middleware: Vec<(&str, Vec<_>)> =
+        apps::SIZES.iter().map(|(name, len)| (*name, measure_apps(*len, &cfg))).collect();
+    let elapsed = started.elapsed();
+
+    println!("### verify: ns per call, one run\n");
+    println!(
+        "`cargo bench -p hooksig-benches --bench report` — {} ({} CPUs, SHA extensions: {}), {}, {}, release profile.",
+        hooksig_benches::cpu_model(),
+        hooksig_benches::cpus(),
+        if hooksig_benches::has_sha_extensions() { "yes" } else { "no" },
+        rustc_version(),
+        hooksig_benches::today(),
+    );
+    println!(
+        "{} rounds × ~{} ms batches per contender and size; ns/op is the 10th percentile of the \
+         batches, the median is beside it; load average {} → {}; {:.0} s.\n",
+        cfg.rounds,
+        cfg.batch.as_millis(),
+        load_before,
+        hooksig_benches::load_average(),
+        elapsed.as_secs_f64(),
+    );
+    println!("| size | contender | ns/op | median | × floor | × raw HMAC | peer ÷ hooksig |");
+    println!("|---|---|--:|--:|--:|--:|--:|");
+    for (size, rows) in &results {
+        let find = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.figure).unwrap_or(f64::NAN);
+        let floor = find(contenders::FLOOR);
+        let raw = find(contenders::RAW);
+        for r in rows {
+            let versus = match r.kind {
+                Kind::Peer { vs } => format!("{:.2}×", r.figure / find(vs)),
+                _ => String::new(),
+            };
+            println!(
+                "| {size} | {} | {} | {} | {:.2} | {:.2} | {versus} |",
+                r.label,
+                ns(r.figure),
+                ns(r.median),
+                r.figure / floor,
+                r.figure / raw,
+            );
+        }
+    }
+
+    println!("\n### middleware: ns per request, same run\n");
+    println!(
+        "In-process, Tale preset, trivial handler taking the body as `Bytes`; axum via \
+         `oneshot` (bodies in 64 KiB frames), actix-web via `test::call_service` (one chunk).\n"
+    );
+    println!(
+        "| size | framework | setup | ns/request | median | vs buffering only | vs buffering + `verify` |"
+    );
+    println!("|---|---|---|--:|--:|--:|--:|");
+    for (size, rows) in &middleware {
+        for r in rows {
+            let pct = |base: f64| format!("{:+.1}%", (r.figure / base - 1.0) * 100.0);
+            let buffer = app_figure(rows, r.framework, apps::Kind::Buffer);
+            let verify = app_figure(rows, r.framework, apps::Kind::BufferVerify);
+            let (vs_buffer, vs_verify) = match r.kind {
+                apps::Kind::Buffer => ("baseline".to_owned(), String::new()),
+                apps::Kind::BufferVerify => (pct(buffer), "baseline".to_owned()),
+                apps::Kind::Hooksig => (pct(buffer), pct(verify)),
+            };
+            println!(
+                "| {size} | {} | {} | {} | {} | {vs_buffer} | {vs_verify} |",
+                r.framework,
+                r.label,
+                ns(r.figure),
+                ns(r.median)
+            );
+        }
+    }
+
+    println!("\n### targets (issue 6), from the tables above\n");
+    for (size, rows) in &results {
+        let find = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.figure).unwrap_or(f64::NAN);
+        let tale_vs_raw = find(contenders::TALE) / find(contenders::RAW);
+        let limit = match *size {
+            "64 B" => Some(1.25),
+            "1 KiB" => Some(1.10),
+            "1 MiB" => Some(1.03),
+            _ => None,
+        };
+        let peer_limit = if matches!(*size, "64 B" | "1 KiB") { 1.5 } else { 1.0 };
+        let slowest_peer = rows
+            .iter()
+            .filter_map(|r| match r.kind {
+                Kind::Peer { vs } => Some((r.figure / find(vs), r.id)),
+                _ => None,
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let tale = match limit {
+            Some(l) => format!(
+                "Tale ÷ raw HMAC {tale_vs_raw:.3} (target ≤ {l:.2}: {})",
+                if tale_vs_raw <= l { "met" } else { "MISSED" }
+            ),
+            None => format!("Tale ÷ raw HMAC {tale_vs_raw:.3}"),
+        };
+        let peers = match slowest_peer {
+            Some((ratio, id)) => format!(
+                "closest peer {id} {ratio:.2}× our time (target ≥ {peer_limit:.1}: {})",
+                if ratio >= peer_limit {
+                    "met"
+                } else if peer_limit <= 1.0 && ratio >= 0.99 {
+                    "a tie, within 1%"
+                } else {
+                    "MISSED"
+                }
+            ),
+            None => "no peer".to_owned(),
+        };
+        println!("- {size}: {tale}; {peers}");
+    }
+    for (size, rows) in &middleware {
+        let limit = if *size == "1 KiB" { 10.0 } else { 3.0 };
+        for framework in ["axum", "actix-web"] {
+            let ours = app_figure(rows, framework, apps::Kind::Hooksig);
+            let buffer = (ours / app_figure(rows, framework, apps::Kind::Buffer) - 1.0) * 100.0;
+            let verify = (ours / app_figure(rows, framework, apps::Kind::BufferVerify) - 1.0) * 100.0;
+            println!(
+                "- {size}: {framework} middleware {verify:+.1}% over buffering + `verify` (target ≤ {limit:.0}%: {}); \
+                 {buffer:+.1}% over buffering alone, which does not hash",
+                if verify <= limit { "met" } else { "MISSED" }
+            );
+        }
+    }
+    println!(
+        "\nsvix is not measured: svix 2.9 does not compile without a TLS feature \
+         (its verifier is the algorithm of `standardwebhooks`)."
+    );
+}
