@@ -26,6 +26,10 @@
 //! # Ok::<(), hooksig::Error>(())
 //! ```
 
+// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
+// module, not at the crate root, while the integration modules are in progress.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 mod presets;
 
 use std::borrow::Cow;
