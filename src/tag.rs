@@ -1,6 +1,10 @@
 //! The 32-byte HMAC-SHA256 tag: decoding candidates from text, encoding ours, and the
 //! constant-time comparison.
 
+// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
+// module, not at the crate root, while the integration modules are in progress.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use base64ct::{Base64, Encoding as _};
 use subtle::{Choice, ConstantTimeEq};
 
@@ -40,16 +44,13 @@ impl Encoding {
                 if text.len() != HEX_LEN {
                     return Err("expected 64 hex digits");
                 }
-                hex::decode_to_slice(text, &mut tag).map_err(|_| "invalid hex digit")?;
+                decode_hex(text, &mut tag)?;
             }
             Encoding::Base64 => {
                 if text.len() != BASE64_LEN {
                     return Err("expected 44 characters of padded base64");
                 }
-                let decoded = Base64::decode(text, &mut tag).map_err(|_| "invalid base64")?;
-                if decoded.len() != TAG_LEN {
-                    return Err("invalid base64");
-                }
+                decode_base64(text, &mut tag)?;
             }
         }
         Ok(tag)
@@ -82,6 +83,111 @@ impl Encoding {
             Encoding::Base64 => "base64",
         }
     }
+}
+
+/// Decodes 64 hex digits (any case) into `out`, eight digits per step in a machine
+/// word (SWAR: every byte lane is tested and converted at once, without a branch
+/// per digit), and a single validity check at the end. The text is the sender's
+/// candidate, not a secret.
+fn decode_hex(text: &[u8], out: &mut Tag) -> Result<(), &'static str> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * ONES;
+    const fn at_least(k: u64) -> u64 {
+        0x80u64.wrapping_sub(k).wrapping_mul(ONES)
+    }
+    const fn above(k: u64) -> u64 {
+        0x7Fu64.wrapping_sub(k).wrapping_mul(ONES)
+    }
+    let mut valid = HIGH;
+    for (chunk, dst) in text.chunks_exact(8).zip(out.chunks_exact_mut(4)) {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(buf);
+        // Lanes are 7-bit from here on, so no addition below carries into the next
+        // lane; the cleared top bits are checked through `ascii`.
+        let ascii = !x & HIGH;
+        let x = x & !HIGH;
+        let folded = x | (0x20 * ONES); // 'A'..'F' -> 'a'..'f'
+        // A lane's top bit is set where the condition holds.
+        let digit = x.wrapping_add(at_least(0x30)) & !x.wrapping_add(above(0x39)) & HIGH;
+        let letter = folded.wrapping_add(at_least(0x61)) & !folded.wrapping_add(above(0x66)) & HIGH;
+        valid &= ascii & (digit | letter);
+        // '0'..'9' & 0xF = 0..9; 'a'..'f' & 0xF = 1..6, plus 9.
+        let nibbles = (x & (0x0F * ONES)).wrapping_add((letter >> 7).wrapping_mul(9));
+        // Lane 2i becomes (nibble 2i << 4) | nibble 2i+1; then the even lanes are packed.
+        let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF;
+        let pairs = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF;
+        let packed = (pairs | (pairs >> 16)) as u32;
+        dst.copy_from_slice(&packed.to_le_bytes());
+    }
+    if valid != HIGH {
+        return Err("invalid hex digit");
+    }
+    Ok(())
+}
+
+/// The value of each character of the standard base64 alphabet; [`NOT_BASE64`] for
+/// any other byte (`=` included).
+// Evaluated at compile time: an index out of range would fail the build, not panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const BASE64_VALUES: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Marks a byte outside the alphabet; its top bits are what the decoder checks.
+const NOT_BASE64: u8 = 0xC0;
+
+/// Decodes the 44-character padded standard base64 of a 32-byte tag: ten groups of
+/// four characters, then three and `=`, whose unused low bits must be zero (the only
+/// canonical form, as `base64ct` requires). One table look-up per character and one
+/// validity check at the end; the text is the sender's candidate, not a secret.
+fn decode_base64(text: &[u8], out: &mut Tag) -> Result<(), &'static str> {
+    let value = |c: &u8| BASE64_VALUES.get(usize::from(*c)).copied().unwrap_or(NOT_BASE64);
+    let mut invalid = 0u8;
+    let mut sextets = [0u32; 4];
+    let (groups, last) = text.split_at(40);
+    for (chunk, dst) in groups.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
+        for (slot, c) in sextets.iter_mut().zip(chunk) {
+            let v = value(c);
+            invalid |= v;
+            *slot = u32::from(v);
+        }
+        let [a, b, c, d] = sextets;
+        let bits = (a << 18) | (b << 12) | (c << 6) | d;
+        dst.copy_from_slice(&bits.to_be_bytes()[1..]);
+    }
+    let [a, b, c, pad] = last else {
+        return Err("expected 44 characters of padded base64");
+    };
+    let (a, b, c) = (value(a), value(b), value(c));
+    invalid |= a | b | c;
+    if invalid & NOT_BASE64 != 0 || *pad != b'=' || c & 0b11 != 0 {
+        return Err("invalid base64");
+    }
+    let bits = (u32::from(a) << 10) | (u32::from(b) << 4) | (u32::from(c) >> 2);
+    if let Some(tail) = out.get_mut(30..) {
+        tail.copy_from_slice(&bits.to_be_bytes()[2..]);
+    }
+    Ok(())
+}
+
+/// A tag as four machine words, so that it compares in four constant-time steps
+/// instead of thirty-two.
+fn words(tag: &Tag) -> [u64; 4] {
+    let mut words = [0u64; 4];
+    for (word, bytes) in words.iter_mut().zip(tag.chunks_exact(8)) {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(bytes);
+        *word = u64::from_ne_bytes(buf);
+    }
+    words
 }
 
 /// Up to [`MAX_CANDIDATES`] decoded candidate tags, on the stack.
@@ -118,16 +224,23 @@ impl Candidates {
         self.len == 0
     }
 
-    /// Whether any candidate equals `mac`, comparing every candidate in constant time.
+    /// Whether any candidate equals `mac`, comparing every candidate in constant time:
+    /// the XOR of all 32 bytes is folded without a branch and `subtle` turns "is it
+    /// zero" into a [`Choice`].
     pub(crate) fn matches(&self, mac: &Tag) -> Choice {
-        self.tags.iter().take(self.len).fold(Choice::from(0), |acc, candidate| acc | candidate.ct_eq(mac))
+        let mac = words(mac);
+        self.tags.iter().take(self.len).fold(Choice::from(0), |acc, candidate| {
+            let diff = words(candidate).iter().zip(&mac).fold(0u64, |diff, (a, b)| diff | (a ^ b));
+            acc | diff.ct_eq(&0)
+        })
     }
 }
 
 impl Drop for Candidates {
     fn drop(&mut self) {
-        // A candidate that matched equals the expected MAC.
-        zeroize::Zeroize::zeroize(&mut self.tags);
+        // A candidate that matched equals the expected MAC. Slots past `len` were
+        // never written.
+        self.tags.iter_mut().take(self.len).for_each(zeroize::Zeroize::zeroize);
     }
 }
 
@@ -143,6 +256,116 @@ mod tests {
         assert!(Encoding::Hex.decode(&lower.as_bytes()[..63]).is_err());
         assert!(Encoding::Hex.decode(format!("{lower}0").as_bytes()).is_err());
         assert!(Encoding::Hex.decode(lower.replace('e', "g").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn hex_decoding_matches_the_hex_crate_on_every_digit_pair() {
+        for hi in 0..=255u8 {
+            for lo in 0..=255u8 {
+                let mut text = [b'0'; HEX_LEN];
+                text[10] = hi;
+                text[11] = lo;
+                let ours = Encoding::Hex.decode(&text);
+                let mut theirs = [0u8; TAG_LEN];
+                match hex::decode_to_slice(text, &mut theirs) {
+                    Ok(()) => assert_eq!(ours, Ok(theirs)),
+                    Err(_) => assert_eq!(ours, Err("invalid hex digit")),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hex_decoding_checks_every_byte_value_at_every_position() {
+        let digits = b"0123456789abcdefABCDEF";
+        for position in 0..HEX_LEN {
+            for value in 0..=255u8 {
+                let mut text = [0u8; HEX_LEN];
+                for (i, byte) in text.iter_mut().enumerate() {
+                    *byte = digits[(i * 7 + position) % digits.len()];
+                }
+                text[position] = value;
+                let mut theirs = [0u8; TAG_LEN];
+                match hex::decode_to_slice(text, &mut theirs) {
+                    Ok(()) => assert_eq!(Encoding::Hex.decode(&text), Ok(theirs)),
+                    Err(_) => assert_eq!(Encoding::Hex.decode(&text), Err("invalid hex digit")),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hex_decoding_agrees_with_the_hex_crate_on_mixed_texts() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let alphabet = b"0123456789abcdefABCDEF/:@`gG\x00\x7f\x80\xb0\xe1\xff";
+        for _ in 0..20_000 {
+            let mut text = [0u8; HEX_LEN];
+            for byte in text.iter_mut() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Mostly valid digits, sometimes one of the edge bytes.
+                let pick = (state % 64) as usize;
+                *byte = if pick < 56 { alphabet[pick % 22] } else { alphabet[22 + (pick % 12)] };
+            }
+            let mut theirs = [0u8; TAG_LEN];
+            match hex::decode_to_slice(text, &mut theirs) {
+                Ok(()) => assert_eq!(Encoding::Hex.decode(&text), Ok(theirs)),
+                Err(_) => assert_eq!(Encoding::Hex.decode(&text), Err("invalid hex digit")),
+            }
+        }
+    }
+
+    #[test]
+    fn base64_decoding_agrees_with_base64ct() {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let edges = b"=-_.\x00 \x7f\x80\xff";
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..50_000 {
+            let mut text = [0u8; BASE64_LEN];
+            for byte in text.iter_mut() {
+                let r = next();
+                *byte = if r % 50 == 0 {
+                    edges[(r / 50) as usize % edges.len()]
+                } else {
+                    alphabet[(r % 64) as usize]
+                };
+            }
+            if round % 2 == 0 {
+                text[43] = b'=';
+            }
+            let mut theirs = [0u8; TAG_LEN];
+            let expected = match Base64::decode(text, &mut theirs) {
+                Ok(d) if d.len() == TAG_LEN => Ok(theirs),
+                _ => Err("invalid base64"),
+            };
+            assert_eq!(Encoding::Base64.decode(&text), expected, "{:?}", String::from_utf8_lossy(&text));
+        }
+        // Every tag round-trips, including the canonical last character.
+        for i in 0..=255u8 {
+            let tag = [i; TAG_LEN];
+            let mut buf = [0u8; HEX_LEN];
+            let text = Encoding::Base64.encode(&tag, &mut buf).to_owned();
+            assert_eq!(Encoding::Base64.decode(text.as_bytes()), Ok(tag));
+        }
+    }
+
+    #[test]
+    fn matches_compares_all_32_bytes() {
+        let mut c = Candidates::new();
+        c.push([7; 32]);
+        for i in 0..TAG_LEN {
+            let mut other = [7u8; 32];
+            other[i] ^= 0x80;
+            assert!(!bool::from(c.matches(&other)), "byte {i}");
+        }
+        assert!(bool::from(c.matches(&[7; 32])));
     }
 
     #[test]

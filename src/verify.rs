@@ -1,5 +1,9 @@
 //! Verification: [`Verifier`] (one-shot and streaming) and its result, [`Verified`].
 
+// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
+// module, not at the crate root, while the integration modules are in progress.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -153,7 +157,8 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Error> {
-        let parsed = self.parse(headers, now)?;
+        let mut parsed = Parsed::new();
+        self.parse_into(headers, now, &mut parsed)?;
         self.check_len(body.len())?;
         let scheme = &self.inner.scheme.inner;
         let fields = fields(&parsed);
@@ -225,11 +230,22 @@ impl Verifier {
     }
 
     fn parse<H: HeaderSource + ?Sized>(&self, headers: &H, now: SystemTime) -> Result<Parsed, Error> {
-        let parsed = headers::parse(&self.inner.scheme.inner, headers)?;
+        let mut parsed = Parsed::new();
+        self.parse_into(headers, now, &mut parsed)?;
+        Ok(parsed)
+    }
+
+    fn parse_into<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        now: SystemTime,
+        parsed: &mut Parsed,
+    ) -> Result<(), Error> {
+        headers::parse_into(&self.inner.scheme.inner, headers, parsed)?;
         if let (Some(ts), Some(tolerance)) = (parsed.timestamp, self.inner.tolerance) {
             headers::check_tolerance(ts, now, tolerance)?;
         }
-        Ok(parsed)
+        Ok(())
     }
 
     fn check_len(&self, len: usize) -> Result<(), Error> {
@@ -248,6 +264,7 @@ impl Verifier {
             timestamp: parsed.timestamp,
             id: parsed.id,
             tag,
+            tolerance: self.inner.tolerance,
         })
     }
 }
@@ -543,6 +560,7 @@ pub struct Verified {
     timestamp: Option<u64>,
     id: Option<DeliveryId>,
     tag: Tag,
+    tolerance: Option<Tolerance>,
 }
 
 impl Verified {
@@ -646,6 +664,28 @@ impl Verified {
     /// ```
     pub fn same_signature(&self, other: &Verified) -> bool {
         bool::from(self.tag.ct_eq(&other.tag))
+    }
+
+    /// The tolerance of the verifier that accepted the delivery, as `(past, future)`:
+    /// how far its signed timestamp was allowed to lie from the clock. `None` for
+    /// schemes without a timestamp. Replay protection keeps a timestamped signature
+    /// for this window (see [`crate::replay::ReplayPolicy::key`]).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let headers = Signer::new(Scheme::stripe(), "whsec_x")?.sign_at(b"{}", None, at)?;
+    /// let verifier = Verifier::builder(Scheme::stripe()).secret("whsec_x").tolerance_past(Duration::from_secs(900)).build()?;
+    /// let verified = verifier.verify_at(&headers, b"{}", at)?;
+    /// assert_eq!(verified.tolerance(), Some((Duration::from_secs(900), Duration::from_secs(300))));
+    ///
+    /// let headers = Signer::new(Scheme::tale(), "s")?.sign(b"{}")?;
+    /// assert_eq!(Verifier::new(Scheme::tale(), "s")?.verify(&headers, b"{}")?.tolerance(), None);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn tolerance(&self) -> Option<(Duration, Duration)> {
+        self.tolerance.map(|t| (t.past, t.future))
     }
 
     /// The matched tag, for crate-internal replay keys.
