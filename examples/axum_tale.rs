@@ -2,6 +2,9 @@
 //!
 //! ```text
 //! TALE_WEBHOOK_SECRET=... PORT=3000 cargo run --example axum_tale --features axum
+//! # several instances behind a load balancer, sharing one Redis:
+//! REDIS_URL=redis://127.0.0.1:6379/ TALE_WEBHOOK_SECRET=... PORT=3000 \
+//!     cargo run --example axum_tale --features axum,redis
 //! ```
 //!
 //! - `POST /api/webhooks/workflow/{workflow_id}`: answers `202` at once with
@@ -13,6 +16,14 @@
 //! Every webhook must carry `X-Tale-Signature: sha256=<hex HMAC-SHA256 of the raw
 //! body>`. Every response is JSON: `401` for a missing or wrong signature, `400` for a
 //! malformed one, `413` past 2 MiB (announced or streamed), `405` for other methods.
+//!
+//! The workflow webhook runs each delivery once: Tale retries until it gets a 2xx,
+//! and a captured request verifies forever (the signature covers only the body). A
+//! copy of a delivery already processed answers `200` with
+//! `{"status":"duplicate delivery"}` without starting the workflow again; a copy
+//! arriving while the first is processed answers `409`; `503` when the replay store
+//! is down. With `REDIS_URL` set (built with `--features axum,redis`) the record is
+//! kept in Redis and shared by every instance; without it, in this process only.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +36,7 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hooksig::replay::{MemoryReplayGuard, ReplayProtection};
 use hooksig::tower::{VerifyLayer, default_rejection};
 use hooksig::{Scheme, Verifier};
 use serde_json::{Value, json};
@@ -65,10 +77,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response
     });
 
-    let webhooks = Router::new()
+    // Each workflow delivery runs once: in Redis when REDIS_URL is set (shared by
+    // every instance), else in this process.
+    let (replay, which) = replay_protection().await?;
+    let workflows = Router::new()
         .route("/api/webhooks/workflow/{workflow_id}", post(run_workflow))
+        .route_layer(verify.clone().replay_guard(replay))
+        .layer(axum::middleware::map_response(replay_answer_as_json));
+    let webhooks = Router::new()
         .route("/api/webhooks/agent/{agent_slug}", post(ask_agent))
-        .route_layer(verify);
+        .route_layer(verify)
+        .merge(workflows);
     let app = Router::new()
         .route("/api/executions/{execution_id}", get(execution_status))
         .merge(webhooks)
@@ -78,9 +97,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("replay guard: {which}");
     print_banner(listener.local_addr()?, &secret, demo);
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// The replay protection of the workflow webhook, and a line saying which it is.
+async fn replay_protection() -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => redis_protection(&url).await,
+        _ => Ok((
+            ReplayProtection::new(MemoryReplayGuard::new(100_000)),
+            "in memory (this process only; set REDIS_URL to share it between instances)".to_owned(),
+        )),
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_protection(url: &str) -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
+    let guard = hooksig::replay::RedisReplayGuard::connect(url).await?;
+    // Never print the URL itself: it may carry a password.
+    Ok((ReplayProtection::new(guard), "Redis (REDIS_URL), shared by every instance".to_owned()))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_protection(_url: &str) -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
+    Err("REDIS_URL is set, but this example was built without Redis support: \
+         run it with --features axum,redis"
+        .into())
+}
+
+/// The layer answers a copy it kept from the handler in plain text (409
+/// `delivery in progress`, 200 `duplicate delivery`); this example answers JSON.
+async fn replay_answer_as_json(response: Response<axum::body::Body>) -> Response<axum::body::Body> {
+    let plain =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    match response.status() {
+        StatusCode::OK if plain => {
+            (StatusCode::OK, Json(json!({ "status": "duplicate delivery" }))).into_response()
+        }
+        StatusCode::CONFLICT if plain => error(StatusCode::CONFLICT, "delivery in progress").into_response(),
+        _ => response,
+    }
 }
 
 fn print_banner(addr: SocketAddr, secret: &str, demo: bool) {

@@ -261,17 +261,16 @@ fn timestamped_signature_keys_live_for_the_window_plus_margin() {
     assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(15 * 60));
     assert_eq!(policy.clone().margin(Duration::ZERO).key(&verified).ttl(), Duration::from_secs(10 * 60));
 
-    // A verifier with a wider tolerance: `for_verifier` widens the TTL with it.
+    // A verifier with a wider tolerance: the delivery carries it, and the TTL widens.
     let wide =
         Verifier::builder(Scheme::slack()).secret("s").tolerance(Duration::from_secs(3600)).build().unwrap();
-    let replay = ReplayProtection::new(MemoryReplayGuard::new(10)).for_verifier(&wide);
     let verified = wide.verify_at(&headers, b"x", at()).unwrap();
-    assert_eq!(replay.policy().key(&verified).ttl(), Duration::from_secs(2 * 3600 + 5 * 60));
+    assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(2 * 3600 + 5 * 60));
     // A narrower one never shortens it below the scheme's default.
     let narrow =
         Verifier::builder(Scheme::slack()).secret("s").tolerance(Duration::from_secs(10)).build().unwrap();
-    let replay = ReplayProtection::new(MemoryReplayGuard::new(10)).for_verifier(&narrow);
-    assert_eq!(replay.policy().key(&verified).ttl(), Duration::from_secs(15 * 60));
+    let verified = narrow.verify_at(&headers, b"x", at()).unwrap();
+    assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(15 * 60));
 }
 
 // --- the protocol around a handler --------------------------------------------------

@@ -1,11 +1,15 @@
-//! The all-or-nothing [`Verified<T>`] extractor.
+//! The all-or-nothing [`Verified<T>`] extractor, and [`VerifiedOnce<T>`], which also
+//! processes each delivery once.
 
+use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError, web};
+use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
 
+use crate::replay::{Claim, Decision, ReplayProtection, ReplayState, ReplayStoreError};
 use crate::{Error, Verifier};
 
 /// Extracts `T` from a body whose signature has been verified, or refuses the
@@ -146,25 +150,301 @@ where
             );
         }
 
-        let verifier = req
-            .app_data::<Verifier>()
-            .cloned()
-            .or_else(|| req.app_data::<web::Data<Verifier>>().map(|data| Verifier::clone(data)));
+        let verifier = app_data::<Verifier>(req);
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let verifier =
-                verifier.ok_or(Error::InvalidConfig { reason: "no hooksig::Verifier in app_data" })?;
-            if let Some(len) = crate::content_length(req.headers())?
-                && len > verifier.max_body()
-            {
-                return Err(Error::BodyTooLarge { limit: verifier.max_body() }.into());
-            }
-            let verification = verifier.begin(req.headers())?;
-            let (body, verified) = super::read_verified(&mut payload, verification).await?;
-            req.extensions_mut().insert(verified.clone());
+            let (body, verified) = verify(&req, &mut payload, verifier).await?;
             let inner = T::from_request(&req, &mut Payload::from(body)).await.map_err(Into::into)?;
             Ok(Verified { inner, verified })
         })
+    }
+}
+
+/// `T` from `app_data`, registered as a plain value (looked up first) or as
+/// `web::Data<T>`.
+fn app_data<T: Clone + 'static>(req: &HttpRequest) -> Option<T> {
+    req.app_data::<T>().cloned().or_else(|| req.app_data::<web::Data<T>>().map(|data| T::clone(data)))
+}
+
+/// Verifies the body with `verifier` (the extractor's path, without the
+/// middleware): the exact bytes and the proof, also put into the extensions.
+async fn verify(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    verifier: Option<Verifier>,
+) -> Result<(Bytes, crate::Verified), Error> {
+    let verifier = verifier.ok_or(Error::InvalidConfig { reason: "no hooksig::Verifier in app_data" })?;
+    if let Some(len) = crate::content_length(req.headers())?
+        && len > verifier.max_body()
+    {
+        return Err(Error::BodyTooLarge { limit: verifier.max_body() });
+    }
+    let verification = verifier.begin(req.headers())?;
+    let (body, verified) = super::read_verified(payload, verification).await?;
+    req.extensions_mut().insert(verified.clone());
+    Ok((body, verified))
+}
+
+/// [`Verified<T>`] that also processes each delivery once: the extractor for a
+/// handler that must not run twice for one delivery, without the middleware.
+///
+/// It verifies like [`Verified<T>`] (the [`Verifier`] from `app_data`), claims the
+/// delivery with the [`ReplayProtection`] from `app_data` (a plain value or
+/// `web::Data<ReplayProtection>`; register one clone for all workers), then
+/// extracts `T`:
+///
+/// - **first sight**: the handler runs, holding the claim. After processing it
+///   calls [`VerifiedOnce::complete`] and then answers 2xx. If it does not complete
+///   (an error return, an early return, a panic), the claim is released when the
+///   extractor is dropped, so the sender's retry is processed: nothing is
+///   acknowledged as done that was not processed.
+/// - **in progress** elsewhere: answered 409 `delivery in progress`, the handler
+///   does not run.
+/// - **already done**: answered 200 `duplicate delivery`, the handler does not run.
+/// - **store unavailable**: 503 with [`FailMode::Closed`](crate::replay::FailMode)
+///   (the default); with `FailMode::Open` the handler runs unguarded
+///   ([`ReplayState::Unguarded`]).
+///
+/// Behind [`VerifySignature`](super::VerifySignature) with a
+/// [`replay_guard`](super::VerifySignature::replay_guard) the middleware has run
+/// the protocol already (a [`ReplayState`] is in the request extensions): the
+/// extractor does not claim again, and [`complete`](VerifiedOnce::complete) is a
+/// no-op since the middleware completes on a 2xx response. Without a
+/// `ReplayProtection` in `app_data` (and no middleware guard) it answers 500.
+///
+/// Complete last: the extractor cannot see the handler's response, and a completed
+/// delivery answered with anything but 2xx would be retried by the sender and then
+/// taken for a duplicate.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, test, web};
+/// use hooksig::actix::VerifiedOnce;
+/// use hooksig::replay::{MemoryReplayGuard, ReplayProtection};
+/// use hooksig::{Scheme, Signer, Verifier};
+///
+/// async fn hook(mut body: VerifiedOnce<web::Bytes>) -> Result<HttpResponse, hooksig::Error> {
+///     // ... process `body` (it derefs to the `web::Bytes`) ...
+///     body.complete().await?;
+///     Ok(HttpResponse::Ok().body("processed"))
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let replay = ReplayProtection::new(MemoryReplayGuard::new(100_000));
+/// let app = test::init_service(
+///     App::new()
+///         .app_data(Verifier::new(Scheme::vocalis(), "s")?)
+///         .app_data(replay)
+///         .route("/hook", web::post().to(hook)),
+/// )
+/// .await;
+/// let delivery = || -> Result<_, hooksig::Error> {
+///     let mut req = test::TestRequest::post().uri("/hook").set_payload("{}");
+///     for (name, value) in &Signer::new(Scheme::vocalis(), "s")?.sign(b"{}")? {
+///         req = req.insert_header((name.as_str(), value.as_bytes()));
+///     }
+///     Ok(req.to_request())
+/// };
+/// assert_eq!(test::read_body(test::call_service(&app, delivery()?).await).await, "processed");
+/// assert_eq!(test::read_body(test::call_service(&app, delivery()?).await).await, "duplicate delivery");
+/// # Ok::<(), hooksig::Error>(())
+/// # })?;
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "complete the delivery once it is processed; dropped, it is released"]
+pub struct VerifiedOnce<T> {
+    inner: T,
+    verified: crate::Verified,
+    state: ReplayState,
+    claim: Option<Claim>,
+}
+
+impl<T> VerifiedOnce<T> {
+    /// Records the delivery as processed: later copies are answered 200
+    /// `duplicate delivery` without running the handler. Call it after processing,
+    /// right before answering 2xx.
+    ///
+    /// A no-op when no claim is held: behind a middleware that runs the protocol
+    /// (it completes on the 2xx response), when the store was down and the fail mode
+    /// is open, or after a first `complete`. A store error is returned (it converts
+    /// into [`Error::ReplayStoreUnavailable`]); the claim then lapses with its lease.
+    ///
+    /// ```
+    /// use actix_web::{HttpResponse, web};
+    /// async fn hook(mut body: hooksig::actix::VerifiedOnce<web::Bytes>) -> Result<HttpResponse, hooksig::Error> {
+    ///     println!("processing {} bytes", body.len());
+    ///     body.complete().await?;
+    ///     Ok(HttpResponse::NoContent().finish())
+    /// }
+    /// # let _ = web::post().to(hook);
+    /// ```
+    pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
+        match self.claim.take() {
+            Some(claim) => claim.complete().await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives the claim back now, so that the sender's retry is processed (dropping
+    /// the extractor does the same, in the background).
+    ///
+    /// ```
+    /// use actix_web::{HttpResponse, web};
+    /// async fn hook(mut body: hooksig::actix::VerifiedOnce<web::Bytes>) -> HttpResponse {
+    ///     if body.is_empty() {
+    ///         let _ = body.release().await;
+    ///         return HttpResponse::ServiceUnavailable().finish(); // the sender retries
+    ///     }
+    ///     match body.complete().await {
+    ///         Ok(()) => HttpResponse::Ok().finish(),
+    ///         Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    ///     }
+    /// }
+    /// # let _ = web::post().to(hook);
+    /// ```
+    pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
+        match self.claim.take() {
+            Some(claim) => claim.release().await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Which case the handler runs in: [`ReplayState::First`] (a claim is held, here
+    /// or by the middleware) or [`ReplayState::Unguarded`].
+    ///
+    /// ```
+    /// use actix_web::web;
+    /// use hooksig::{actix::VerifiedOnce, replay::ReplayState};
+    /// async fn hook(body: VerifiedOnce<web::Bytes>) -> &'static str {
+    ///     if body.state() == ReplayState::Unguarded { "maybe a duplicate" } else { "first" }
+    /// }
+    /// # let _ = web::post().to(hook);
+    /// ```
+    pub fn state(&self) -> ReplayState {
+        self.state
+    }
+
+    /// What was verified: scheme, matched key, timestamp, delivery id.
+    ///
+    /// ```
+    /// use actix_web::web;
+    /// async fn hook(body: hooksig::actix::VerifiedOnce<web::Bytes>) -> String {
+    ///     format!("key {}", body.verified().key_index())
+    /// }
+    /// # let _ = web::post().to(hook);
+    /// ```
+    pub fn verified(&self) -> &crate::Verified {
+        &self.verified
+    }
+
+    /// The extracted value, the proof and the claim (if this extractor holds one), to
+    /// move them apart; complete the claim after processing.
+    ///
+    /// ```
+    /// use actix_web::web;
+    /// async fn hook(body: hooksig::actix::VerifiedOnce<String>) -> Result<String, hooksig::Error> {
+    ///     let (text, _verified, claim) = body.into_parts();
+    ///     // ... process `text` ...
+    ///     if let Some(claim) = claim {
+    ///         claim.complete().await?;
+    ///     }
+    ///     Ok(text)
+    /// }
+    /// # let _ = web::post().to(hook);
+    /// ```
+    pub fn into_parts(self) -> (T, crate::Verified, Option<Claim>) {
+        (self.inner, self.verified, self.claim)
+    }
+}
+
+impl<T> Deref for VerifiedOnce<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T> DerefMut for VerifiedOnce<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T> FromRequest for VerifiedOnce<T>
+where
+    T: FromRequest + 'static,
+{
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // The middleware ran the protocol already (it holds the claim, or the store
+        // was down and the fail mode is open): do not claim again.
+        let ran = req.extensions().get::<ReplayState>().copied();
+        let already = req.extensions().get::<crate::Verified>().cloned();
+        let verifier = if already.is_none() { app_data::<Verifier>(req) } else { None };
+        let replay = if ran.is_none() { app_data::<ReplayProtection>(req) } else { None };
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let (verified, mut payload) = match already {
+                Some(verified) => (verified, payload),
+                None => {
+                    let (body, verified) = verify(&req, &mut payload, verifier).await?;
+                    (verified, Payload::from(body))
+                }
+            };
+            let (state, claim) = match ran {
+                Some(ran) => (ran, None),
+                None => {
+                    let replay = replay.ok_or(Error::InvalidConfig {
+                        reason: "no hooksig::replay::ReplayProtection in app_data",
+                    })?;
+                    match replay.check(&verified).await? {
+                        Decision::Proceed(claim) => (ReplayState::First, Some(claim)),
+                        Decision::Unguarded => (ReplayState::Unguarded, None),
+                        Decision::InProgress => return Err(ReplayAnswer(ReplayState::InProgress).into()),
+                        Decision::Duplicate => return Err(ReplayAnswer(ReplayState::Duplicate).into()),
+                    }
+                }
+            };
+            // Claimed before `T` reads the body, so that a copy in progress or done is
+            // answered without parsing; if `T` refuses the body, the claim is dropped
+            // and so released.
+            let inner = T::from_request(&req, &mut payload).await.map_err(Into::into)?;
+            Ok(VerifiedOnce { inner, verified, state, claim })
+        })
+    }
+}
+
+/// The answer for a delivery [`VerifiedOnce`] keeps from the handler: 409 or
+/// 200-duplicate. Not a failure, but actix-web extractors answer through errors.
+#[derive(Debug)]
+struct ReplayAnswer(ReplayState);
+
+impl ReplayAnswer {
+    fn status_and_message(&self) -> (http::StatusCode, &'static str) {
+        self.0.early_response().unwrap_or((http::StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
+    }
+}
+
+impl fmt::Display for ReplayAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.status_and_message().1)
+    }
+}
+
+impl ResponseError for ReplayAnswer {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        let status = self.status_and_message().0.as_u16();
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, message) = self.status_and_message();
+        super::replay_answer(status, message)
     }
 }

@@ -10,6 +10,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::{HttpMessage as _, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use crate::replay::{Guarded, ReplayProtection, ReplayState};
 use crate::{BasicAuth, Error, Gate, Verifier};
 
 type RejectionHook = Arc<dyn Fn(&HttpRequest, &Error) + Send + Sync>;
@@ -67,6 +68,7 @@ type RejectionHook = Arc<dyn Fn(&HttpRequest, &Error) + Send + Sync>;
 pub struct VerifySignature {
     gate: Gate,
     on_rejection: Option<RejectionHook>,
+    replay: Option<ReplayProtection>,
 }
 
 impl VerifySignature {
@@ -106,7 +108,7 @@ impl VerifySignature {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn from_gate(gate: Gate) -> VerifySignature {
-        VerifySignature { gate, on_rejection: None }
+        VerifySignature { gate, on_rejection: None, replay: None }
     }
 
     /// Also requires HTTP Basic credentials (checked before the signature; 401 with
@@ -173,6 +175,84 @@ impl VerifySignature {
         self
     }
 
+    /// Processes each delivery once, and acknowledges only what was processed (see
+    /// [`crate::replay`]).
+    ///
+    /// For a verified delivery the middleware claims its replay key, then:
+    ///
+    /// - **first sight**: calls the wrapped service with
+    ///   [`ReplayState::First`] in the request extensions. A 2xx response marks the
+    ///   delivery done; any other status, an error, or a panic or cancellation of
+    ///   the handler releases the claim, so the sender's retry is processed.
+    /// - **in progress** on another worker or replica: answers 409
+    ///   `delivery in progress`; the handler is not called.
+    /// - **already done**: answers 200 `duplicate delivery`; the handler is not
+    ///   called.
+    /// - **store unavailable**: with [`FailMode::Closed`](crate::replay::FailMode)
+    ///   (the default) answers 503 as a rejection ([`Error::ReplayStoreUnavailable`],
+    ///   reported to [`VerifySignature::on_rejection`]); with `FailMode::Open` calls
+    ///   the handler with [`ReplayState::Unguarded`].
+    ///
+    /// Takes a guard ([`MemoryReplayGuard`](crate::replay::MemoryReplayGuard), a
+    /// `RedisReplayGuard`) or a configured [`ReplayProtection`]. Build the middleware
+    /// once, outside the `HttpServer` factory, so that every worker shares one
+    /// guard. A [`basic_only`](VerifySignature::basic_only) middleware verifies no
+    /// signature, so there is no authenticated key to claim: the guard is ignored
+    /// there.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpResponse, test, web};
+    /// use hooksig::actix::VerifySignature;
+    /// use hooksig::replay::MemoryReplayGuard;
+    /// use hooksig::{Scheme, Signer, Verifier};
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let middleware = VerifySignature::new(Verifier::new(Scheme::tale(), "s")?)
+    ///     .replay_guard(MemoryReplayGuard::new(100_000));
+    /// let app = test::init_service(App::new().service(
+    ///     web::resource("/hook").wrap(middleware).route(web::post().to(|| async { HttpResponse::Ok().body("processed") })),
+    /// ))
+    /// .await;
+    /// let delivery = || -> Result<_, hooksig::Error> {
+    ///     let mut req = test::TestRequest::post().uri("/hook").set_payload("{}");
+    ///     for (name, value) in &Signer::new(Scheme::tale(), "s")?.sign(b"{}")? {
+    ///         req = req.insert_header((name.as_str(), value.as_bytes()));
+    ///     }
+    ///     Ok(req.to_request())
+    /// };
+    /// let first = test::call_service(&app, delivery()?).await;
+    /// assert_eq!(test::read_body(first).await, "processed");
+    /// let again = test::call_service(&app, delivery()?).await;
+    /// assert_eq!(again.status(), 200);
+    /// assert_eq!(test::read_body(again).await, "duplicate delivery");
+    /// # Ok::<(), hooksig::Error>(())
+    /// # })?;
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn replay_guard(mut self, replay: impl Into<ReplayProtection>) -> VerifySignature {
+        #[cfg(feature = "tracing")]
+        if self.gate.verifier().is_none() {
+            tracing::warn!(
+                "hooksig: a replay guard on a basic-only middleware is ignored (no signature to key on)"
+            );
+        }
+        self.replay = Some(replay.into());
+        self
+    }
+
+    /// The replay protection, if [`VerifySignature::replay_guard`] set one.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Verifier, actix::VerifySignature, replay::MemoryReplayGuard};
+    /// let middleware = VerifySignature::new(Verifier::new(Scheme::tale(), "s")?);
+    /// assert!(middleware.replay().is_none());
+    /// assert!(middleware.replay_guard(MemoryReplayGuard::new(10)).replay().is_some());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn replay(&self) -> Option<&ReplayProtection> {
+        self.replay.as_ref()
+    }
+
     /// The checks this middleware runs before reading a body.
     pub fn gate(&self) -> &Gate {
         &self.gate
@@ -206,6 +286,7 @@ impl fmt::Debug for VerifySignature {
         f.debug_struct("VerifySignature")
             .field("gate", &self.gate)
             .field("on_rejection", &self.on_rejection.is_some())
+            .field("replay", &self.replay)
             .finish()
     }
 }
@@ -265,9 +346,42 @@ where
         let service = Rc::clone(&self.service);
         let config = Rc::clone(&self.config);
         Box::pin(async move {
-            match config.admit(&mut req).await {
-                Ok(()) => service.call(req).await.map(ServiceResponse::map_into_left_body),
-                Err(error) => Ok(config.reject(req, &error).map_into_right_body()),
+            if let Err(error) = config.admit(&mut req).await {
+                return Ok(config.reject(req, &error).map_into_right_body());
+            }
+            let verified = req.extensions().get::<crate::Verified>().cloned();
+            let (Some(replay), Some(verified)) = (&config.replay, verified) else {
+                return service.call(req).await.map(ServiceResponse::map_into_left_body);
+            };
+            // The request stays here unless the handler is called, to answer the other
+            // cases with it.
+            let mut pending = Some(req);
+            let handler = |state: ReplayState| {
+                let req = pending.take();
+                async move {
+                    let Some(req) = req else {
+                        return Err(Error::InvalidConfig { reason: "request already handed on" }.into());
+                    };
+                    req.extensions_mut().insert(state);
+                    service.call(req).await
+                }
+            };
+            let processed = |out: &Result<ServiceResponse<B>, actix_web::Error>| {
+                out.as_ref().is_ok_and(|res| res.status().is_success())
+            };
+            let guarded = replay.run(&verified, handler, processed).await;
+            match (guarded, pending) {
+                (Ok(Guarded::Handled(out)), _) => out.map(ServiceResponse::map_into_left_body),
+                (Ok(early), Some(req)) => {
+                    let (status, message) = early
+                        .early_response()
+                        .unwrap_or((http::StatusCode::INTERNAL_SERVER_ERROR, "internal error"));
+                    Ok(req.into_response(super::replay_answer(status, message)).map_into_right_body())
+                }
+                (Err(error), Some(req)) => Ok(config.reject(req, &error).map_into_right_body()),
+                (Ok(_) | Err(_), None) => {
+                    Err(Error::InvalidConfig { reason: "request already handed on" }.into())
+                }
             }
         })
     }

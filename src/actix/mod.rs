@@ -47,6 +47,12 @@
 //!   [`Verifier`](crate::Verifier) from `app_data`, buffers the body under the
 //!   verifier's limit, verifies it and hands `T` the exact bytes.
 //!
+//! - For replay and duplicate protection ([`crate::replay`]) give the middleware a
+//!   guard with [`VerifySignature::replay_guard`] (it completes a delivery on a 2xx
+//!   response), or use the [`VerifiedOnce<T>`] extractor (the handler completes it
+//!   with [`VerifiedOnce::complete`]). Either way a copy in progress gets 409 and a
+//!   copy already processed gets 200 `duplicate delivery`, without the handler.
+//!
 //! Rejections answer with [`Error::status`] and [`Error::public_message`] as a
 //! `text/plain` body (the same words as the tower layer), plus `Allow` on 405 and
 //! `WWW-Authenticate` on a failed Basic check. [`VerifySignature::on_rejection`]
@@ -94,7 +100,7 @@ use crate::{Error, HeaderSource, Verification};
 mod extract;
 mod middleware;
 
-pub use extract::Verified;
+pub use extract::{Verified, VerifiedOnce};
 pub use middleware::{VerifySignature, VerifySignatureMiddleware};
 
 /// Reads actix-web's header map in place: no copy into an `http` 1 map, no
@@ -159,6 +165,14 @@ fn rejection(
         response.insert_header((name, value));
     }
     response.body(error.public_message())
+}
+
+/// The answer to a delivery the replay guard kept from the handler: 409
+/// `delivery in progress` or 200 `duplicate delivery`, as `text/plain`.
+fn replay_answer(status: http::StatusCode, message: &'static str) -> HttpResponse<BoxBody> {
+    HttpResponse::build(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")))
+        .body(message)
 }
 
 /// Feeds the payload through `verification` chunk by chunk and keeps the bytes.

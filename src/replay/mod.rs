@@ -8,7 +8,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), hooksig::Error> {
 //! let verifier = Verifier::new(Scheme::tale(), "It's a Secret to Everybody")?;
-//! let replay = ReplayProtection::new(MemoryReplayGuard::new(100_000)).for_verifier(&verifier);
+//! let replay = ReplayProtection::new(MemoryReplayGuard::new(100_000));
 //!
 //! let body = br#"{"event":"order.paid","order":42}"#;
 //! let headers = Signer::new(Scheme::tale(), "It's a Secret to Everybody")?.sign(body)?;
@@ -88,7 +88,8 @@
 //! - The signature of a timestamped scheme (Stripe, Slack) cannot verify outside the
 //!   tolerance window, so it is remembered for the window (past + future) plus a margin
 //!   of 5 minutes ([`ReplayPolicy::margin`]). The window is the larger of the scheme's
-//!   default and the verifier's ([`ReplayProtection::for_verifier`]).
+//!   default and the tolerance of the verifier that accepted the delivery
+//!   ([`Verified::tolerance`](crate::Verified::tolerance)).
 //! - The in-progress lease is 60 s ([`ReplayPolicy::lease`]): longer than a handler
 //!   runs, shorter than the sender's next retry.
 //!

@@ -42,7 +42,6 @@ pub struct ReplayPolicy {
     lease: Duration,
     retry_window: Duration,
     margin: Duration,
-    tolerance: Option<(Duration, Duration)>,
 }
 
 impl Default for ReplayPolicy {
@@ -52,7 +51,6 @@ impl Default for ReplayPolicy {
             lease: DEFAULT_LEASE,
             retry_window: DEFAULT_RETRY_WINDOW,
             margin: DEFAULT_MARGIN,
-            tolerance: None,
         }
     }
 }
@@ -95,18 +93,12 @@ impl ReplayPolicy {
         self
     }
 
-    /// The verifier's tolerance, when it differs from the scheme's default (see
-    /// [`crate::Verifier::tolerance`]; [`super::ReplayProtection::for_verifier`] sets
-    /// it). The larger of this and the scheme's default is used.
-    pub fn tolerance(mut self, past: Duration, future: Duration) -> Self {
-        self.tolerance = Some((past, future));
-        self
-    }
-
     /// The key for a verified delivery, with its TTL and lease.
     ///
     /// The delivery id when the MAC covers it, else the SHA-256 of the matched tag;
-    /// never an id the MAC does not cover.
+    /// never an id the MAC does not cover. The tolerance window of a timestamped
+    /// scheme is the larger of the scheme's default and the tolerance of the verifier
+    /// that accepted the delivery ([`Verified::tolerance`]).
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
@@ -130,6 +122,11 @@ impl ReplayPolicy {
     /// assert!(key.as_str().starts_with("hooksig:stripe:sig:"));
     /// assert_eq!(key.as_str().len(), "hooksig:stripe:sig:".len() + 64);
     /// assert_eq!(key.ttl(), Duration::from_secs(15 * 60));
+    ///
+    /// // A verifier with a wider tolerance (1 h each way) widens the window with it.
+    /// let wide = Verifier::builder(Scheme::stripe()).secret("whsec_x").tolerance(Duration::from_secs(3600)).build()?;
+    /// let key = policy.key(&wide.verify_at(&headers, b"{}", at)?);
+    /// assert_eq!(key.ttl(), Duration::from_secs(2 * 3600 + 5 * 60));
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn key(&self, verified: &Verified) -> ReplayKey {
@@ -159,14 +156,14 @@ impl ReplayPolicy {
     }
 
     /// The tolerance window (past + future) for a timestamped scheme: the larger of
-    /// the scheme's default and the configured tolerance.
+    /// the scheme's default and the verifier's tolerance, side by side.
     fn window(&self, verified: &Verified) -> Option<Duration> {
         let scheme = verified.scheme();
         if !scheme.has_timestamp() {
             return None;
         }
         let (mut past, mut future) = scheme.tolerance().unwrap_or_default();
-        if let Some((p, f)) = self.tolerance {
+        if let Some((p, f)) = verified.tolerance() {
             past = past.max(p);
             future = future.max(f);
         }

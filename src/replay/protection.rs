@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::StatusCode;
 
 use super::{ClaimOutcome, ClaimToken, ReplayGuard, ReplayKey, ReplayPolicy, ReplayStoreError};
-use crate::{Error, Verified, Verifier};
+use crate::{Error, Verified};
 
 /// What to do when the replay store fails.
 ///
@@ -69,13 +69,10 @@ impl ReplayState {
 /// ```
 /// use std::time::Duration;
 /// use hooksig::replay::{FailMode, MemoryReplayGuard, ReplayPolicy, ReplayProtection};
-/// let verifier = hooksig::Verifier::new(hooksig::Scheme::slack(), "s")?;
 /// let replay = ReplayProtection::new(MemoryReplayGuard::new(10_000))
 ///     .with_policy(ReplayPolicy::new().prefix("slack-app:"))
-///     .with_fail_mode(FailMode::Open)
-///     .for_verifier(&verifier);
+///     .with_fail_mode(FailMode::Open);
 /// assert_eq!(replay.fail_mode(), FailMode::Open);
-/// # Ok::<(), hooksig::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct ReplayProtection {
@@ -119,15 +116,6 @@ impl ReplayProtection {
     /// Replaces the fail mode.
     pub fn with_fail_mode(mut self, fail_mode: FailMode) -> Self {
         self.fail_mode = fail_mode;
-        self
-    }
-
-    /// Takes the verifier's tolerance into account for TTLs (needed when it is wider
-    /// than the scheme's default). The integrations call this with their verifier.
-    pub fn for_verifier(mut self, verifier: &Verifier) -> Self {
-        if let Some((past, future)) = verifier.tolerance() {
-            self.policy = self.policy.tolerance(past, future);
-        }
         self
     }
 

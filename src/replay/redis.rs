@@ -71,9 +71,10 @@ return 0
 ///
 /// # #[tokio::main]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let verifier = hooksig::Verifier::new(hooksig::Scheme::tale(), "s")?;
 /// let guard = RedisReplayGuard::connect("redis://127.0.0.1:6379/").await?;
-/// let replay = ReplayProtection::new(guard).for_verifier(&verifier);
+/// // Give `replay` to `.replay_guard(…)` of the tower layer or the actix middleware,
+/// // or to the `VerifiedOnce` extractors; every replica connects to the same Redis.
+/// let replay = ReplayProtection::new(guard);
 /// # let _ = replay;
 /// # Ok(())
 /// # }

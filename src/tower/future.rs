@@ -1,4 +1,5 @@
-//! [`ResponseFuture`]: reads and verifies the body, then drives the inner service.
+//! [`ResponseFuture`]: reads and verifies the body, then drives the inner service
+//! (around the replay protocol, when a guard is configured).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,21 +8,31 @@ use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
 use super::body::{BoxError, Collector};
 use super::layer::Shared;
 use super::{ResponseBody, VerifiedBody};
-use crate::Error;
+use crate::replay::{Claim, Decision, ReplayProtection, ReplayState};
+use crate::{Error, Verified};
+
+/// Claims a verified delivery; hands the proof back for the request extensions.
+/// Boxed, and only built when a replay guard is configured.
+type ClaimFuture = Pin<Box<dyn Future<Output = (Result<Decision, Error>, Verified)> + Send>>;
+
+/// Completes or releases a claim once the inner service answered.
+type FinishFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pin_project_lite::pin_project! {
     /// Response future of [`super::VerifyService`].
     ///
     /// Reads the request body (bounded, hashing as it goes), then calls the inner
     /// service and forwards its response; or answers a rejection. Not boxed: it is
-    /// `Send` when the inner service, its future and the request body are.
+    /// `Send` when the inner service, its future, its response and the request body
+    /// are. With a replay guard ([`super::VerifyLayer::replay_guard`]) the claim and
+    /// its completion are the only boxed steps; the inner service's future never is.
     ///
     /// ```
     /// # use std::convert::Infallible;
@@ -40,23 +51,38 @@ pin_project_lite::pin_project! {
         S: Service<Request<VerifiedBody>>,
     {
         #[pin]
-        state: State<S, B, S::Future>,
+        state: State<S, B, S::Future, Result<S::Response, S::Error>>,
         shared: Arc<Shared>,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = StateProj]
-    enum State<S, B, F> {
+    enum State<S, B, F, O> {
         Reading {
             #[pin]
             body: B,
             collector: Collector,
             pending: Option<(Parts, S)>,
         },
+        Claiming {
+            future: ClaimFuture,
+            pending: Option<(Parts, Bytes, S)>,
+        },
         Calling {
             #[pin]
             future: F,
+            // Held while the inner service runs: if this future is dropped (a panic
+            // in the inner future, a cancelled request), the claim's `Drop` releases it.
+            claim: Option<Claim>,
+        },
+        Finishing {
+            future: FinishFuture,
+            output: Option<O>,
+        },
+        Early {
+            status: StatusCode,
+            message: &'static str,
         },
         Rejected {
             error: Error,
@@ -83,6 +109,24 @@ where
     }
 }
 
+/// Only reachable if polled again after a panic in the inner service's `call`.
+const POLLED_AFTER_PANIC: Error = Error::InvalidConfig { reason: "future polled after completion" };
+
+/// Answers a delivery the inner service does not see (409 or 200-duplicate).
+fn early<S, B, F, O>(state: ReplayState) -> State<S, B, F, O> {
+    match state.early_response() {
+        Some((status, message)) => State::Early { status, message },
+        None => {
+            State::Rejected { error: Error::InvalidConfig { reason: "no early response for this state" } }
+        }
+    }
+}
+
+fn claim(replay: &ReplayProtection, verified: Verified) -> ClaimFuture {
+    let replay = replay.clone();
+    Box::pin(async move { (replay.check(&verified).await, verified) })
+}
+
 impl<S, B, ResBody> Future for ResponseFuture<S, B>
 where
     S: Service<Request<VerifiedBody>, Response = Response<ResBody>>,
@@ -98,24 +142,63 @@ where
                 StateProj::Reading { body, collector, pending } => {
                     let collected = ready!(collector.poll_collect(body, cx));
                     let next = match (collected, pending.take()) {
-                        (Ok((bytes, verified)), Some((mut parts, mut inner))) => {
-                            if let Some(verified) = verified {
-                                parts.extensions.insert(verified);
-                            }
-                            let request = Request::from_parts(parts, VerifiedBody::new(bytes));
-                            State::Calling { future: inner.call(request) }
-                        }
-                        (Err(error), _) => State::Rejected { error },
-                        // Only reachable if polled again after a panic in `call`.
-                        (Ok(_), None) => State::Rejected {
-                            error: Error::InvalidConfig { reason: "future polled after completion" },
+                        (Ok((bytes, Some(verified))), Some((parts, inner))) => match &this.shared.replay {
+                            Some(replay) => State::Claiming {
+                                future: claim(replay, verified),
+                                pending: Some((parts, bytes, inner)),
+                            },
+                            None => call(parts, bytes, Some(verified), None, inner),
                         },
+                        // Basic-only gates verify no signature: nothing to claim.
+                        (Ok((bytes, None)), Some((parts, inner))) => call(parts, bytes, None, None, inner),
+                        (Err(error), _) => State::Rejected { error },
+                        (Ok(_), None) => State::Rejected { error: POLLED_AFTER_PANIC },
                     };
                     this.state.set(next);
                 }
-                StateProj::Calling { future } => {
-                    let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                StateProj::Claiming { future, pending } => {
+                    let (decision, verified) = ready!(future.as_mut().poll(cx));
+                    let next = match (decision, pending.take()) {
+                        (Ok(decision), Some((mut parts, bytes, inner))) => match decision {
+                            Decision::Proceed(claim) => {
+                                parts.extensions.insert(ReplayState::First);
+                                call(parts, bytes, Some(verified), Some(claim), inner)
+                            }
+                            Decision::Unguarded => {
+                                parts.extensions.insert(ReplayState::Unguarded);
+                                call(parts, bytes, Some(verified), None, inner)
+                            }
+                            Decision::InProgress => early(ReplayState::InProgress),
+                            Decision::Duplicate => early(ReplayState::Duplicate),
+                        },
+                        (Err(error), _) => State::Rejected { error },
+                        (Ok(_), None) => State::Rejected { error: POLLED_AFTER_PANIC },
+                    };
+                    this.state.set(next);
+                }
+                StateProj::Calling { future, claim } => {
+                    let output = ready!(future.poll(cx));
+                    let Some(claim) = claim.take() else {
+                        return Poll::Ready(output.map(|response| response.map(ResponseBody::inner)));
+                    };
+                    // Acknowledged (2xx) means processed: only then is the delivery done.
+                    let processed = output.as_ref().is_ok_and(|response| response.status().is_success());
+                    let future: FinishFuture = Box::pin(claim.finish(processed));
+                    this.state.set(State::Finishing { future, output: Some(output) });
+                }
+                StateProj::Finishing { future, output } => {
+                    ready!(future.as_mut().poll(cx));
+                    return match output.take() {
+                        Some(output) => Poll::Ready(output.map(|response| response.map(ResponseBody::inner))),
+                        None => {
+                            let response = this.shared.reject(&POLLED_AFTER_PANIC);
+                            Poll::Ready(Ok(response.map(ResponseBody::rejection)))
+                        }
+                    };
+                }
+                StateProj::Early { status, message } => {
+                    let response = super::replay_response(*status, message);
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
                 }
                 StateProj::Rejected { error } => {
                     let response = this.shared.reject(error);
@@ -124,4 +207,22 @@ where
             }
         }
     }
+}
+
+/// Rebuilds the request around the verified bytes and calls the inner service.
+fn call<S, B, O>(
+    mut parts: Parts,
+    bytes: Bytes,
+    verified: Option<Verified>,
+    claim: Option<Claim>,
+    mut inner: S,
+) -> State<S, B, S::Future, O>
+where
+    S: Service<Request<VerifiedBody>>,
+{
+    if let Some(verified) = verified {
+        parts.extensions.insert(verified);
+    }
+    let request = Request::from_parts(parts, VerifiedBody::new(bytes));
+    State::Calling { future: inner.call(request), claim }
 }

@@ -8,15 +8,18 @@ use http::{Method, Response};
 use tower_layer::Layer;
 
 use super::VerifyService;
+use crate::replay::ReplayProtection;
 use crate::{BasicAuth, Error, Gate, Verifier};
 
 /// A user-supplied rejection builder.
 pub(crate) type RejectFn = dyn Fn(&Error, &Gate) -> Response<Bytes> + Send + Sync;
 
 /// What every service built by one layer shares (behind one `Arc`).
+#[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) gate: Gate,
     pub(crate) on_rejection: Option<Arc<RejectFn>>,
+    pub(crate) replay: Option<ReplayProtection>,
 }
 
 impl Shared {
@@ -87,7 +90,7 @@ impl VerifyLayer {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn from_gate(gate: Gate) -> VerifyLayer {
-        VerifyLayer { shared: Arc::new(Shared { gate, on_rejection: None }) }
+        VerifyLayer { shared: Arc::new(Shared { gate, on_rejection: None, replay: None }) }
     }
 
     /// Also requires HTTP Basic credentials (checked before the signature; a failure
@@ -139,8 +142,94 @@ impl VerifyLayer {
     where
         F: Fn(&Error, &Gate) -> Response<Bytes> + Send + Sync + 'static,
     {
-        let gate = self.shared.gate.clone();
-        VerifyLayer { shared: Arc::new(Shared { gate, on_rejection: Some(Arc::new(f)) }) }
+        self.map_shared(|shared| shared.on_rejection = Some(Arc::new(f)))
+    }
+
+    /// Processes each delivery once, and acknowledges only what was processed (see
+    /// [`crate::replay`]).
+    ///
+    /// For a verified delivery the layer claims its replay key, then:
+    ///
+    /// - **first sight**: calls the inner service with [`ReplayState::First`](crate::replay::ReplayState::First) in the
+    ///   request extensions. A 2xx response marks the delivery done; any other status,
+    ///   an error, or a panic or cancellation of the inner future releases the claim,
+    ///   so the sender's retry is processed.
+    /// - **in progress** on another worker or replica: answers 409
+    ///   `delivery in progress` (the sender retries later); the inner service is not
+    ///   called.
+    /// - **already done**: answers 200 `duplicate delivery` (the sender stops
+    ///   retrying); the inner service is not called.
+    /// - **store unavailable**: with [`FailMode::Closed`](crate::replay::FailMode)
+    ///   (the default) answers 503 through the rejection path
+    ///   ([`Error::ReplayStoreUnavailable`], [`VerifyLayer::on_rejection`]); with
+    ///   `FailMode::Open` calls the inner service with [`ReplayState::Unguarded`](crate::replay::ReplayState::Unguarded).
+    ///
+    /// Takes a guard ([`MemoryReplayGuard`](crate::replay::MemoryReplayGuard), a
+    /// `RedisReplayGuard`) or a configured [`ReplayProtection`]. The key's TTL
+    /// follows the verifier's tolerance ([`crate::Verified::tolerance`]).
+    ///
+    /// A [`basic_only`](VerifyLayer::basic_only) layer verifies no signature, so
+    /// there is no authenticated key to claim: the guard is ignored there.
+    ///
+    /// The claim and its completion are the only boxed futures, and only with a
+    /// guard; the inner service's future is never boxed.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use bytes::Bytes;
+    /// use http::{Request, Response, StatusCode};
+    /// use http_body_util::{BodyExt, Full};
+    /// use hooksig::replay::{MemoryReplayGuard, ReplayState};
+    /// use hooksig::tower::{VerifiedBody, VerifyLayer};
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// use tower::{Layer, ServiceExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let layer = VerifyLayer::new(Verifier::new(Scheme::tale(), "s")?)
+    ///     .replay_guard(MemoryReplayGuard::new(100_000));
+    /// let service = layer.layer(tower::service_fn(|req: Request<VerifiedBody>| async move {
+    ///     assert_eq!(req.extensions().get::<ReplayState>(), Some(&ReplayState::First));
+    ///     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("processed"))))
+    /// }));
+    ///
+    /// let delivery = || -> Result<Request<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
+    ///     let mut request = Request::post("/hook").body(Full::new(Bytes::from("{}")))?;
+    ///     request.headers_mut().extend(Signer::new(Scheme::tale(), "s")?.sign(b"{}")?);
+    ///     Ok(request)
+    /// };
+    /// let first = service.clone().oneshot(delivery()?).await?;
+    /// assert_eq!(first.into_body().collect().await?.to_bytes(), "processed");
+    ///
+    /// // The sender's retry (or a replay): acknowledged, not processed again.
+    /// let again = service.oneshot(delivery()?).await?;
+    /// assert_eq!(again.status(), StatusCode::OK);
+    /// assert_eq!(again.into_body().collect().await?.to_bytes(), "duplicate delivery");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn replay_guard(self, replay: impl Into<ReplayProtection>) -> VerifyLayer {
+        let replay = replay.into();
+        #[cfg(feature = "tracing")]
+        if self.shared.gate.verifier().is_none() {
+            tracing::warn!(
+                "hooksig: a replay guard on a basic-only layer is ignored (no signature to key on)"
+            );
+        }
+        self.map_shared(|shared| shared.replay = Some(replay))
+    }
+
+    /// The replay protection, if [`VerifyLayer::replay_guard`] set one.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Verifier, replay::MemoryReplayGuard, tower::VerifyLayer};
+    /// let layer = VerifyLayer::new(Verifier::new(Scheme::tale(), "s")?);
+    /// assert!(layer.replay().is_none());
+    /// assert!(layer.replay_guard(MemoryReplayGuard::new(10)).replay().is_some());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn replay(&self) -> Option<&ReplayProtection> {
+        self.shared.replay.as_ref()
     }
 
     /// The checks this layer makes.
@@ -155,9 +244,13 @@ impl VerifyLayer {
     }
 
     fn map_gate(self, f: impl FnOnce(Gate) -> Gate) -> VerifyLayer {
-        let gate = f(self.shared.gate.clone());
-        let on_rejection = self.shared.on_rejection.clone();
-        VerifyLayer { shared: Arc::new(Shared { gate, on_rejection }) }
+        self.map_shared(|shared| shared.gate = f(shared.gate.clone()))
+    }
+
+    fn map_shared(self, f: impl FnOnce(&mut Shared)) -> VerifyLayer {
+        let mut shared = Shared::clone(&self.shared);
+        f(&mut shared);
+        VerifyLayer { shared: Arc::new(shared) }
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -178,6 +271,7 @@ impl fmt::Debug for VerifyLayer {
         f.debug_struct("VerifyLayer")
             .field("gate", &self.shared.gate)
             .field("on_rejection", &self.shared.on_rejection.is_some())
+            .field("replay", &self.shared.replay)
             .finish()
     }
 }

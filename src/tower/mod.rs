@@ -70,6 +70,18 @@
 //!
 //! The layer reads the whole body before calling your service; put a timeout layer
 //! outside it to bound slow senders.
+//!
+//! # Replay protection
+//!
+//! [`VerifyLayer::replay_guard`] makes the layer process each verified delivery once:
+//! the first copy reaches your service with [`ReplayState::First`] in the
+//! extensions and is recorded as done only when your service answers 2xx; a copy
+//! that arrives meanwhile gets 409, one that arrives afterwards gets 200
+//! `duplicate delivery`, and neither reaches your service. A non-2xx answer, an
+//! error, a panic or a cancelled request gives the claim back so the sender's retry
+//! is processed. See [`crate::replay`] for the protocol, the keys and the backends.
+//!
+//! [`ReplayState::First`]: crate::replay::ReplayState::First
 
 mod body;
 mod future;
@@ -77,7 +89,7 @@ mod layer;
 mod service;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, header};
+use http::{HeaderValue, Response, StatusCode, header};
 
 pub use self::body::{ResponseBody, VerifiedBody};
 pub use self::future::ResponseFuture;
@@ -104,6 +116,17 @@ use crate::{Error, Gate};
 /// ```
 pub fn default_rejection(error: &Error, gate: &Gate) -> Response<Bytes> {
     plain_rejection(error, gate.challenge_for(error))
+}
+
+/// The answer to a delivery the replay guard kept from the inner service: 409
+/// `delivery in progress` or 200 `duplicate delivery`, as `text/plain`.
+pub(crate) fn replay_response(status: StatusCode, message: &'static str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(message.as_bytes()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
 }
 
 /// Status, plain-text public message and an optional challenge header.

@@ -137,6 +137,7 @@ impl<S: fmt::Debug> fmt::Debug for VerifyService<S> {
             .field("inner", &self.inner)
             .field("gate", &self.shared.gate)
             .field("on_rejection", &self.shared.on_rejection.is_some())
+            .field("replay", &self.shared.replay)
             .finish()
     }
 }

@@ -1,0 +1,611 @@
+//! Replay protection in real axum servers on loopback: the layer's `.replay_guard`
+//! and the `VerifiedOnce` extractor, with the memory guard in one process and (with
+//! feature `redis`) two replicas sharing one real `redis-server`.
+//!
+//! The invariant pinned everywhere: nothing is acknowledged (2xx) that was not
+//! processed, and every valid delivery is processed at least once across retries.
+//! The handler counts attempts and completed processing; every answer is classified
+//! and checked against those counts.
+#![cfg(feature = "axum")]
+
+#[cfg(feature = "redis")]
+#[macro_use]
+#[path = "support/redis.rs"]
+mod redis_server;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, FromRef, State};
+use axum::routing::post;
+use hooksig::axum::VerifiedOnce;
+use hooksig::replay::{
+    BoxFuture, ClaimOutcome, ClaimToken, FailMode, MemoryReplayGuard, ReplayGuard, ReplayKey,
+    ReplayProtection, ReplayState, ReplayStoreError,
+};
+use hooksig::tower::VerifyLayer;
+use hooksig::{Scheme, Signer, Verifier};
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::time::timeout;
+
+const SECRET: &str = "It's a Secret to Everybody";
+/// Upper bound for any one network step.
+const STEP: Duration = Duration::from_secs(10);
+/// Upper bound for a retry loop.
+const RETRIES: Duration = Duration::from_secs(20);
+
+// --- what the handler does, and what it did -----------------------------------------
+
+/// Shared by every replica of a test: the handler's instructions and its counts.
+#[derive(Clone, Default)]
+struct Behaviour {
+    /// Handler calls.
+    attempts: Arc<AtomicUsize>,
+    /// Deliveries processed to the end (answered 2xx, or completed).
+    processed: Arc<AtomicUsize>,
+    /// The next n calls fail with 500.
+    fail_next: Arc<AtomicUsize>,
+    /// The next n calls panic.
+    panic_next: Arc<AtomicUsize>,
+    /// The next n calls wait for `resume` before processing.
+    hold_next: Arc<AtomicUsize>,
+    /// Signalled once a held call is waiting.
+    holding: Arc<Notify>,
+    resume: Arc<Notify>,
+    /// The next n `VerifiedOnce` calls answer 2xx without completing.
+    forget_next: Arc<AtomicUsize>,
+    /// How long processing takes (widens the race windows).
+    work: Duration,
+    /// The replay states the handler saw.
+    states: Arc<Mutex<Vec<ReplayState>>>,
+}
+
+fn take(n: &AtomicUsize) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+}
+
+impl Behaviour {
+    fn with_work(work: Duration) -> Behaviour {
+        Behaviour { work, ..Behaviour::default() }
+    }
+
+    /// The handler's work. `Err` means "not processed": answer 500.
+    async fn process(&self, state: ReplayState) -> Result<(), StatusCode> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        self.states.lock().unwrap().push(state);
+        if take(&self.panic_next) {
+            panic!("intentional panic in the handler (test)");
+        }
+        if take(&self.fail_next) {
+            return Err(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        if take(&self.hold_next) {
+            self.holding.notify_one();
+            self.resume.notified().await;
+        }
+        tokio::time::sleep(self.work).await;
+        self.processed.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+
+    fn processed(&self) -> usize {
+        self.processed.load(Ordering::SeqCst)
+    }
+}
+
+/// Behind the layer with a replay guard: the state is in the extensions.
+async fn layered(
+    State(app): State<Behaviour>,
+    Extension(state): Extension<ReplayState>,
+    _body: Bytes,
+) -> (StatusCode, &'static str) {
+    match app.process(state).await {
+        Ok(()) => (StatusCode::OK, "processed"),
+        Err(status) => (status, "failed"),
+    }
+}
+
+#[derive(Clone)]
+struct OnceState {
+    verifier: Verifier,
+    replay: ReplayProtection,
+    app: Behaviour,
+}
+
+impl FromRef<OnceState> for Verifier {
+    fn from_ref(state: &OnceState) -> Verifier {
+        state.verifier.clone()
+    }
+}
+
+impl FromRef<OnceState> for ReplayProtection {
+    fn from_ref(state: &OnceState) -> ReplayProtection {
+        state.replay.clone()
+    }
+}
+
+/// With the `VerifiedOnce` extractor: completes after processing, unless told to
+/// forget.
+async fn extracted(
+    State(state): State<OnceState>,
+    mut delivery: VerifiedOnce<Bytes>,
+) -> (StatusCode, &'static str) {
+    let app = &state.app;
+    if let Err(status) = app.process(delivery.state()).await {
+        return (status, "failed"); // not completed: released on drop
+    }
+    if take(&app.forget_next) {
+        return (StatusCode::OK, "processed"); // a bug: released on drop, processed again later
+    }
+    match delivery.complete().await {
+        Ok(()) => (StatusCode::OK, "processed"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "failed"),
+    }
+}
+
+// --- servers and a client -----------------------------------------------------------
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// A replica with its own verifier (same secret) and the given protection.
+async fn layer_replica(app: &Behaviour, replay: ReplayProtection) -> SocketAddr {
+    let verifier = Verifier::new(Scheme::tale(), SECRET).unwrap();
+    let router = Router::new()
+        .route("/hook", post(layered))
+        .route_layer(VerifyLayer::new(verifier).replay_guard(replay))
+        .with_state(app.clone());
+    serve(router).await
+}
+
+/// A replica using the `VerifiedOnce` extractor, without (or behind) a layer.
+async fn extractor_replica(
+    app: &Behaviour,
+    replay: ReplayProtection,
+    layer: Option<VerifyLayer>,
+) -> SocketAddr {
+    let verifier = Verifier::new(Scheme::tale(), SECRET).unwrap();
+    let state = OnceState { verifier, replay, app: app.clone() };
+    let mut router = Router::new().route("/hook", post(extracted));
+    if let Some(layer) = layer {
+        router = router.route_layer(layer);
+    }
+    serve(router.with_state(state)).await
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// 2xx from the handler.
+    Processed,
+    /// 200 `duplicate delivery`, without the handler.
+    Duplicate,
+    /// 409 `delivery in progress`.
+    InProgress,
+    /// 503 from the replay store.
+    Unavailable,
+    /// Another status (the handler failed).
+    Failed(u16),
+    /// No response (the handler panicked and the connection was dropped).
+    NoResponse,
+}
+
+impl Outcome {
+    fn acknowledged(self) -> bool {
+        matches!(self, Outcome::Processed | Outcome::Duplicate)
+    }
+}
+
+struct Sender {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Sender {
+    fn new() -> Sender {
+        Sender { client: Client::builder(TokioExecutor::new()).build_http() }
+    }
+
+    /// Sends one signed delivery of `body` and classifies the answer.
+    async fn send(&self, addr: SocketAddr, body: &str) -> Outcome {
+        let mut request = Request::post(format!("http://{addr}/hook"))
+            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+            .unwrap();
+        request
+            .headers_mut()
+            .extend(Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap());
+        let response = match timeout(STEP, self.client.request(request)).await.expect("an answer in time") {
+            Ok(response) => response,
+            Err(_) => return Outcome::NoResponse,
+        };
+        let status = response.status();
+        let text = timeout(STEP, response.into_body().collect()).await.expect("a body in time");
+        let text = text.map(|b| b.to_bytes()).unwrap_or_default();
+        match (status.as_u16(), &text[..]) {
+            (200, b"duplicate delivery") => Outcome::Duplicate,
+            (409, b"delivery in progress") => Outcome::InProgress,
+            (503, b"temporarily unavailable") => Outcome::Unavailable,
+            (s, b"processed") if status.is_success() => {
+                assert_eq!(s, 200);
+                Outcome::Processed
+            }
+            (s, body) => {
+                assert!(!status.is_success(), "an unexpected acknowledgement: {s} {body:?}");
+                Outcome::Failed(s)
+            }
+        }
+    }
+
+    /// Sends copies to the replicas in turn, as a sender retrying every non-2xx
+    /// answer, until one is acknowledged.
+    async fn until_acknowledged(&self, replicas: &[SocketAddr], body: &str) -> Vec<Outcome> {
+        let deadline = Instant::now() + RETRIES;
+        let mut outcomes = Vec::new();
+        for replica in replicas.iter().cycle() {
+            let outcome = self.send(*replica, body).await;
+            outcomes.push(outcome);
+            if outcome.acknowledged() {
+                return outcomes;
+            }
+            assert!(Instant::now() < deadline, "never acknowledged: {outcomes:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        unreachable!()
+    }
+}
+
+/// The invariant, from the outside: as many 2xx-processed answers as the handler
+/// processed, and no duplicate acknowledged before the delivery was processed.
+fn assert_acknowledged_only_what_was_processed(outcomes: &[Outcome], app: &Behaviour) {
+    let processed_answers = outcomes.iter().filter(|o| **o == Outcome::Processed).count();
+    assert_eq!(processed_answers, app.processed(), "answers {outcomes:?}");
+    if outcomes.contains(&Outcome::Duplicate) {
+        assert!(app.processed() >= 1, "a duplicate of nothing processed: {outcomes:?}");
+    }
+}
+
+// --- scenarios, for any pair of replicas sharing one store -------------------------
+
+/// The same delivery sent to both replicas at once, then again later: processed once.
+async fn scenario_same_delivery_to_both_at_once_and_later(app: &Behaviour, replicas: [SocketAddr; 2]) {
+    let sender = Sender::new();
+    let body = r#"{"scenario":"both-at-once"}"#;
+    let (a, b) = tokio::join!(sender.send(replicas[0], body), sender.send(replicas[1], body));
+    let mut outcomes = vec![a, b];
+    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Processed).count(), 1, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| matches!(o, Outcome::Processed | Outcome::InProgress | Outcome::Duplicate))
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for replica in replicas {
+        let later = sender.send(replica, body).await;
+        assert_eq!(later, Outcome::Duplicate);
+        outcomes.push(later);
+    }
+    assert_eq!(app.attempts(), 1, "the handler ran exactly once in total");
+    assert_eq!(app.processed(), 1);
+    assert_acknowledged_only_what_was_processed(&outcomes, app);
+}
+
+/// 100 concurrent copies spread over both replicas: exactly one processed.
+async fn scenario_hundred_concurrent_copies(app: &Behaviour, replicas: [SocketAddr; 2]) {
+    let sender = Arc::new(Sender::new());
+    let body = r#"{"scenario":"hundred"}"#;
+    let barrier = Arc::new(tokio::sync::Barrier::new(100));
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let (sender, barrier, addr) = (sender.clone(), barrier.clone(), replicas[i % 2]);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                sender.send(addr, body).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(timeout(STEP, task).await.expect("in time").unwrap());
+    }
+    let count = |wanted: Outcome| outcomes.iter().filter(|o| **o == wanted).count();
+    assert_eq!(count(Outcome::Processed), 1, "{outcomes:?}");
+    assert_eq!(count(Outcome::Processed) + count(Outcome::InProgress) + count(Outcome::Duplicate), 100);
+    assert_eq!(app.attempts(), 1);
+    assert_acknowledged_only_what_was_processed(&outcomes, app);
+    eprintln!(
+        "100 copies: 1 processed, {} in progress (409), {} duplicates (200)",
+        count(Outcome::InProgress),
+        count(Outcome::Duplicate)
+    );
+}
+
+/// The first attempt fails (500): the sender's retry is processed, on either replica,
+/// and acknowledged; a further copy is a duplicate.
+async fn scenario_failed_attempt_is_retried(app: &Behaviour, replicas: [SocketAddr; 2]) {
+    let sender = Sender::new();
+    let body = r#"{"scenario":"fails-first"}"#;
+    app.fail_next.store(1, Ordering::SeqCst);
+    let mut outcomes = vec![sender.send(replicas[0], body).await];
+    assert_eq!(outcomes[0], Outcome::Failed(500));
+    assert_eq!(app.processed(), 0);
+    let retry = sender.send(replicas[1], body).await;
+    assert_eq!(retry, Outcome::Processed, "the retry on the other replica is processed");
+    outcomes.push(retry);
+    for replica in replicas {
+        let copy = sender.send(replica, body).await;
+        assert_eq!(copy, Outcome::Duplicate);
+        outcomes.push(copy);
+    }
+    assert_eq!((app.attempts(), app.processed()), (2, 1));
+    assert_acknowledged_only_what_was_processed(&outcomes, app);
+}
+
+/// The first attempt panics: the claim is released, the retry is processed.
+async fn scenario_panicking_attempt_is_retried(app: &Behaviour, replicas: [SocketAddr; 2]) {
+    let sender = Sender::new();
+    let body = r#"{"scenario":"panics-first"}"#;
+    app.panic_next.store(1, Ordering::SeqCst);
+    let first = sender.send(replicas[0], body).await;
+    assert_eq!(first, Outcome::NoResponse);
+    // The release may run in the background (Redis): retry as the sender would.
+    let mut outcomes = vec![first];
+    outcomes.extend(sender.until_acknowledged(&replicas, body).await);
+    assert_eq!(outcomes.last(), Some(&Outcome::Processed), "{outcomes:?}");
+    assert_eq!(sender.send(replicas[1], body).await, Outcome::Duplicate);
+    assert_eq!(app.processed(), 1);
+    assert_acknowledged_only_what_was_processed(&outcomes, app);
+}
+
+/// A copy arriving while the first is being processed gets 409; once the first is
+/// done, copies get 200-duplicate.
+async fn scenario_copy_during_processing_is_in_progress(app: &Behaviour, replicas: [SocketAddr; 2]) {
+    let sender = Arc::new(Sender::new());
+    let body = r#"{"scenario":"held"}"#;
+    app.hold_next.store(1, Ordering::SeqCst);
+    let first = {
+        let sender = sender.clone();
+        tokio::spawn(async move { sender.send(replicas[0], body).await })
+    };
+    timeout(STEP, app.holding.notified()).await.expect("the first copy reaches the handler");
+    assert_eq!(sender.send(replicas[1], body).await, Outcome::InProgress);
+    assert_eq!(sender.send(replicas[0], body).await, Outcome::InProgress);
+    app.resume.notify_one();
+    assert_eq!(timeout(STEP, first).await.expect("in time").unwrap(), Outcome::Processed);
+    assert_eq!(sender.send(replicas[1], body).await, Outcome::Duplicate);
+    assert_eq!((app.attempts(), app.processed()), (1, 1));
+}
+
+// --- the memory guard, one process ----------------------------------------------------
+
+/// Two servers in one process sharing one memory guard.
+async fn memory_replicas(app: &Behaviour) -> [SocketAddr; 2] {
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(10_000));
+    [layer_replica(app, replay.clone()).await, layer_replica(app, replay).await]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_same_delivery_to_both_at_once_and_later_is_processed_once() {
+    let app = Behaviour::with_work(Duration::from_millis(100));
+    scenario_same_delivery_to_both_at_once_and_later(&app, memory_replicas(&app).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_of_100_concurrent_copies_exactly_one_is_processed() {
+    let app = Behaviour::with_work(Duration::from_millis(50));
+    scenario_hundred_concurrent_copies(&app, memory_replicas(&app).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_failed_first_attempt_is_retried_and_acknowledged() {
+    let app = Behaviour::default();
+    scenario_failed_attempt_is_retried(&app, memory_replicas(&app).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_handler_panic_releases_the_claim_and_the_retry_is_processed() {
+    let app = Behaviour::default();
+    scenario_panicking_attempt_is_retried(&app, memory_replicas(&app).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_copy_during_processing_gets_409_and_the_handler_sees_first() {
+    let app = Behaviour::default();
+    scenario_copy_during_processing_is_in_progress(&app, memory_replicas(&app).await).await;
+    assert_eq!(*app.states.lock().unwrap(), [ReplayState::First]);
+}
+
+/// A store that is always down.
+struct DownGuard;
+
+impl ReplayGuard for DownGuard {
+    fn claim<'a>(&'a self, _: &'a ReplayKey) -> BoxFuture<'a, Result<ClaimOutcome, ReplayStoreError>> {
+        Box::pin(async { Err(ReplayStoreError::new("down", "unreachable")) })
+    }
+    fn complete<'a>(
+        &'a self,
+        _: &'a ReplayKey,
+        _: &'a ClaimToken,
+    ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+        Box::pin(async { Err(ReplayStoreError::new("down", "unreachable")) })
+    }
+    fn release<'a>(
+        &'a self,
+        _: &'a ReplayKey,
+        _: &'a ClaimToken,
+    ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+        Box::pin(async { Err(ReplayStoreError::new("down", "unreachable")) })
+    }
+    fn release_detached(&self, _: ReplayKey, _: ClaimToken) {}
+}
+
+#[tokio::test]
+async fn store_down_fails_closed_with_503_through_the_rejection_hook_or_open_unguarded() {
+    let app = Behaviour::default();
+    let rejected = Arc::new(Mutex::new(Vec::new()));
+    let seen = rejected.clone();
+    let layer = VerifyLayer::new(Verifier::new(Scheme::tale(), SECRET).unwrap())
+        .on_rejection(move |error, gate| {
+            seen.lock().unwrap().push(error.to_string());
+            hooksig::tower::default_rejection(error, gate)
+        })
+        .replay_guard(DownGuard);
+    let closed =
+        serve(Router::new().route("/hook", post(layered)).route_layer(layer).with_state(app.clone())).await;
+    let open = layer_replica(&app, ReplayProtection::new(DownGuard).with_fail_mode(FailMode::Open)).await;
+
+    let sender = Sender::new();
+    assert_eq!(sender.send(closed, "{}").await, Outcome::Unavailable);
+    assert_eq!(app.attempts(), 0, "fail closed: the handler is not called");
+    assert_eq!(rejected.lock().unwrap().len(), 1);
+    assert!(rejected.lock().unwrap()[0].contains("down"), "{:?}", rejected.lock().unwrap());
+
+    assert_eq!(sender.send(open, "{}").await, Outcome::Processed);
+    assert_eq!(*app.states.lock().unwrap(), [ReplayState::Unguarded]);
+}
+
+// --- the VerifiedOnce extractor (memory guard) ----------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verified_once_processes_once_answers_duplicates_and_409_while_in_progress() {
+    let app = Behaviour::default();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(10_000));
+    let replicas = [
+        extractor_replica(&app, replay.clone(), None).await,
+        extractor_replica(&app, replay.clone(), None).await,
+    ];
+    scenario_copy_during_processing_is_in_progress(&app, replicas).await;
+
+    let app = Behaviour::with_work(Duration::from_millis(50));
+    let replicas =
+        [extractor_replica(&app, replay.clone(), None).await, extractor_replica(&app, replay, None).await];
+    scenario_hundred_concurrent_copies(&app, replicas).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verified_once_releases_on_failure_panic_and_forgotten_completion() {
+    let app = Behaviour::default();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(10_000));
+    let replicas = [
+        extractor_replica(&app, replay.clone(), None).await,
+        extractor_replica(&app, replay.clone(), None).await,
+    ];
+    scenario_failed_attempt_is_retried(&app, replicas).await;
+
+    let app = Behaviour::default();
+    let replicas =
+        [extractor_replica(&app, replay.clone(), None).await, extractor_replica(&app, replay, None).await];
+    scenario_panicking_attempt_is_retried(&app, replicas).await;
+
+    // A handler that answers 2xx but forgets to complete: the claim is released on
+    // drop, so the next copy is processed again (never a lost delivery; a duplicate
+    // processing is the price of the bug). Once completed, copies are duplicates.
+    let sender = Sender::new();
+    let body = r#"{"scenario":"forgets"}"#;
+    let before = app.processed();
+    app.forget_next.store(1, Ordering::SeqCst);
+    assert_eq!(sender.send(replicas[0], body).await, Outcome::Processed);
+    assert_eq!(sender.send(replicas[1], body).await, Outcome::Processed, "released, so processed again");
+    assert_eq!(sender.send(replicas[0], body).await, Outcome::Duplicate);
+    assert_eq!(app.processed() - before, 2);
+}
+
+#[tokio::test]
+async fn verified_once_behind_a_guarded_layer_does_not_claim_twice() {
+    let app = Behaviour::default();
+    let replay = ReplayProtection::new(MemoryReplayGuard::new(1_000));
+    let layer = VerifyLayer::new(Verifier::new(Scheme::tale(), SECRET).unwrap()).replay_guard(replay.clone());
+    // The extractor's own protection uses another store: it must not be consulted.
+    let unused = ReplayProtection::new(DownGuard);
+    let addr = extractor_replica(&app, unused, Some(layer)).await;
+    let sender = Sender::new();
+    assert_eq!(sender.send(addr, "{}").await, Outcome::Processed);
+    assert_eq!(sender.send(addr, "{}").await, Outcome::Duplicate);
+    assert_eq!((app.attempts(), app.processed()), (1, 1));
+    assert_eq!(*app.states.lock().unwrap(), [ReplayState::First]);
+}
+
+// --- two replicas sharing one real redis-server ---------------------------------------
+
+#[cfg(feature = "redis")]
+mod redis_replicas {
+    use super::*;
+    use redis_server::RedisServer;
+
+    /// Two servers, each with its own verifier and its own Redis connection.
+    async fn replicas(server: &RedisServer, app: &Behaviour) -> [SocketAddr; 2] {
+        let a = ReplayProtection::new(server.guard().await);
+        let b = ReplayProtection::new(server.guard().await);
+        [layer_replica(app, a).await, layer_replica(app, b).await]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn redis_same_delivery_to_both_replicas_at_once_and_later_is_processed_once() {
+        let server =
+            redis_or_skip!("redis_same_delivery_to_both_replicas_at_once_and_later_is_processed_once");
+        let app = Behaviour::with_work(Duration::from_millis(100));
+        scenario_same_delivery_to_both_at_once_and_later(&app, replicas(&server, &app).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn redis_of_100_concurrent_copies_over_two_replicas_exactly_one_is_processed() {
+        let server =
+            redis_or_skip!("redis_of_100_concurrent_copies_over_two_replicas_exactly_one_is_processed");
+        let app = Behaviour::with_work(Duration::from_millis(50));
+        scenario_hundred_concurrent_copies(&app, replicas(&server, &app).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn redis_failed_or_panicking_attempt_is_retried_on_the_other_replica() {
+        let server = redis_or_skip!("redis_failed_or_panicking_attempt_is_retried_on_the_other_replica");
+        let app = Behaviour::default();
+        scenario_failed_attempt_is_retried(&app, replicas(&server, &app).await).await;
+        let app = Behaviour::default();
+        scenario_panicking_attempt_is_retried(&app, replicas(&server, &app).await).await;
+        let app = Behaviour::default();
+        scenario_copy_during_processing_is_in_progress(&app, replicas(&server, &app).await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn redis_stopped_fails_closed_with_503_and_deliveries_flow_after_restart() {
+        let mut server =
+            redis_or_skip!("redis_stopped_fails_closed_with_503_and_deliveries_flow_after_restart");
+        let app = Behaviour::default();
+        let replicas = replicas(&server, &app).await;
+        let sender = Sender::new();
+        let mut outcomes = vec![sender.send(replicas[0], r#"{"n":1}"#).await];
+        assert_eq!(outcomes, [Outcome::Processed]);
+
+        server.stop();
+        let body = r#"{"n":2}"#;
+        for replica in replicas {
+            let started = Instant::now();
+            let outcome = sender.send(replica, body).await;
+            assert_eq!(outcome, Outcome::Unavailable);
+            assert!(started.elapsed() < Duration::from_secs(5), "bounded: {:?}", started.elapsed());
+            outcomes.push(outcome);
+        }
+        assert_eq!(app.attempts(), 1, "fail closed: no handler call while Redis is down");
+
+        server.run();
+        outcomes.extend(sender.until_acknowledged(&replicas, body).await);
+        assert_eq!(outcomes.last(), Some(&Outcome::Processed), "{outcomes:?}");
+        assert_eq!(sender.send(replicas[1], body).await, Outcome::Duplicate);
+        assert_eq!(app.processed(), 2);
+        assert_acknowledged_only_what_was_processed(&outcomes, &app);
+        eprintln!("after the restart: {outcomes:?}");
+    }
+}
