@@ -103,7 +103,7 @@ use subtle::ConstantTimeEq;
 
 /// The README's code blocks, compiled and run as doctests (with every feature on,
 /// since some of them use the integrations).
-#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "cli"))]
+#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "cli", feature = "redis"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
