@@ -916,3 +916,143 @@ fn http_refuses_nul_and_newlines_in_header_values() {
     // ... but accepts obs-text (bytes >= 0x80), which therefore must be handled.
     assert!(HeaderValue::from_bytes(b"sha256=\xc3\xa9").is_ok());
 }
+
+// ---------------------------------------------------------------------------------
+// The same table through the middleware: the tower layer (`oneshot`) and the actix
+// middleware (`actix_web::test`). Every row whose lines fit an `http::HeaderMap` is
+// sent as a real request; the answer's status must equal the row's.
+//
+// Left out, on purpose: rows that expect a timestamp error (the middleware reads the
+// system clock, the table is signed at a fixed `NOW`; the timestamped rows that are
+// accepted run with a tolerance wide enough to cover the gap), and rows that carry
+// their own `Content-Length` (a request's framing is the server's, and the test
+// clients set it from the body).
+// ---------------------------------------------------------------------------------
+
+#[cfg(any(feature = "tower", feature = "actix"))]
+mod through_middleware {
+    use super::*;
+
+    /// Twenty years: covers the distance between the table's `NOW` and the clock.
+    const WIDE: Duration = Duration::from_secs(20 * 365 * 24 * 3600);
+
+    pub(super) struct Case {
+        pub(super) what: String,
+        pub(super) method: &'static str,
+        pub(super) headers: http::HeaderMap,
+        pub(super) body: Vec<u8>,
+        pub(super) verifier: Verifier,
+        pub(super) basic: Option<BasicAuth>,
+        pub(super) status: u16,
+    }
+
+    pub(super) fn cases() -> Vec<Case> {
+        let mut cases = Vec::new();
+        for row in all_rows() {
+            let timestamp_error =
+                matches!(row.want, Some(Error::TimestampTooOld { .. } | Error::TimestampInFuture { .. }));
+            let own_length = row.headers.0.iter().any(|(n, _)| n == http::header::CONTENT_LENGTH);
+            let Some(headers) = row.headers.header_map() else { continue };
+            if timestamp_error || own_length {
+                continue;
+            }
+            let scheme = Scheme::preset(row.scheme).unwrap();
+            let mut builder = Verifier::builder(scheme.clone()).secret(secret_for(row.scheme));
+            if scheme.has_timestamp() {
+                builder = builder.tolerance(WIDE);
+            }
+            let (method, basic) = match &row.via {
+                Via::Verify => ("POST", None),
+                Via::Gate { method, max_body, basic } => {
+                    if let Some(limit) = max_body {
+                        builder = builder.max_body(*limit);
+                    }
+                    (*method, basic.map(|(u, p)| BasicAuth::new(u, p).unwrap()))
+                }
+            };
+            cases.push(Case {
+                what: format!("[{}] {}", row.scheme, row.what),
+                method,
+                headers,
+                body: row.body.clone(),
+                verifier: builder.build().unwrap(),
+                basic,
+                status: row.status,
+            });
+        }
+        cases
+    }
+
+    pub(super) fn assert_enough(cases: &[Case], failures: &[String]) {
+        println!("{} rows through the middleware", cases.len());
+        assert!(cases.len() >= 100, "only {} rows fit the middleware", cases.len());
+        assert!(cases.iter().filter(|c| c.status == 200).count() >= 10);
+        assert!(cases.iter().filter(|c| c.status != 200).count() >= 60);
+        assert!(failures.is_empty(), "{} of {} rows:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    }
+}
+
+#[cfg(feature = "tower")]
+#[tokio::test]
+async fn the_table_through_the_tower_layer() {
+    use bytes::Bytes;
+    use http_body_util::Full;
+    use tower::{Layer, ServiceExt, service_fn};
+
+    let cases = through_middleware::cases();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let mut layer = hooksig::tower::VerifyLayer::new(case.verifier.clone());
+        if let Some(auth) = &case.basic {
+            layer = layer.basic_auth(auth.clone());
+        }
+        let service = layer.layer(service_fn(|_req: http::Request<hooksig::tower::VerifiedBody>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from_static(b"handled"))))
+        }));
+        let mut request = http::Request::builder()
+            .method(case.method)
+            .uri("/hook")
+            .body(Full::new(Bytes::from(case.body.clone())))
+            .unwrap();
+        *request.headers_mut() = case.headers.clone();
+        let status = service.oneshot(request).await.unwrap().status().as_u16();
+        if status != case.status {
+            failures.push(format!("{}: wanted {}, the layer answered {status}", case.what, case.status));
+        }
+    }
+    through_middleware::assert_enough(&cases, &failures);
+}
+
+#[cfg(feature = "actix")]
+#[actix_web::test]
+async fn the_table_through_the_actix_middleware() {
+    use actix_web::{App, HttpResponse, test, web};
+
+    let cases = through_middleware::cases();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let mut middleware = hooksig::actix::VerifySignature::new(case.verifier.clone());
+        if let Some(auth) = &case.basic {
+            middleware = middleware.basic_auth(auth.clone());
+        }
+        let app = test::init_service(
+            App::new()
+                .app_data(web::PayloadConfig::new(case.verifier.max_body()))
+                .wrap(middleware)
+                .default_service(web::to(|| async { HttpResponse::Ok().body("handled") })),
+        )
+        .await;
+        let mut request = test::TestRequest::default()
+            .method(actix_web::http::Method::from_bytes(case.method.as_bytes()).unwrap())
+            .uri("/hook");
+        for (name, value) in &case.headers {
+            request = request.append_header((name.as_str(), value.as_bytes()));
+        }
+        let request = request.set_payload(case.body.clone()).to_request();
+        let status = test::call_service(&app, request).await.status().as_u16();
+        if status != case.status {
+            failures.push(format!("{}: wanted {}, the middleware answered {status}", case.what, case.status));
+        }
+    }
+    through_middleware::assert_enough(&cases, &failures);
+}

@@ -309,9 +309,9 @@ fn nothing_formatted_shows_a_secret_or_an_expected_mac() {
         .unwrap_err();
     record(&mut scan, "custom scheme", e);
 
-    // ---- Layer and middleware types (issues 3 and 4) go here: format the tower
-    // ---- layer/service, the actix middleware/transform and their rejections after a
-    // ---- failed and a successful request, with the same needles.
+    // Layer, middleware and replay types, and what they answer, after a successful and
+    // a failed request, with the same needles.
+    integrations::format_all(&mut scan, &basic);
 
     for wanted in [
         "MissingHeader",
@@ -382,4 +382,136 @@ fn signature_is_the_one_type_that_shows_a_mac_by_design() {
     let mac = expected_mac(&Scheme::tale(), RAW_SECRET.as_bytes(), NOW, ID, BODY);
     assert_eq!(sig.to_string(), format!("sha256={}", hex::encode(mac)));
     assert!(!format!("{sig:?}").contains(RAW_SECRET));
+}
+
+/// The integrations' types and answers. Each request runs through the real layer or
+/// middleware; the handler answers with the `Debug` form of the `Verified` it was
+/// given, so that output is scanned too.
+mod integrations {
+    use super::*;
+
+    pub(super) fn format_all(scan: &mut Scan, basic: &BasicAuth) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for scheme in Scheme::presets() {
+            let [(secret, _), (secret2, _)] = secrets(&scheme);
+            let verifier =
+                Verifier::builder(scheme.clone()).secret(&secret2).secret(&secret).build().unwrap();
+            let signed =
+                Signer::new(scheme.clone(), &secret).unwrap().sign_at(BODY, Some(ID), at(NOW)).unwrap();
+            let wrong = Signer::new(scheme.clone(), "an unrelated secret")
+                .and_then(|s| s.sign_at(BODY, Some(ID), at(NOW)))
+                .unwrap_or_else(|_| HeaderMap::new());
+            let name = scheme.name().to_owned();
+            // The table signs at a fixed time; the middleware reads the clock.
+            let verifier_wide = Verifier::builder(scheme.clone())
+                .secret(&secret2)
+                .secret(&secret)
+                .tolerance(Duration::from_secs(20 * 365 * 24 * 3600))
+                .build()
+                .unwrap();
+            let _ = (&verifier, &verifier_wide, &name);
+            #[cfg(feature = "tower")]
+            runtime.block_on(tower_layer(scan, &name, &verifier_wide, basic, &signed, &wrong));
+            #[cfg(feature = "actix")]
+            actix_middleware(scan, &name, &verifier_wide, basic, &signed, &wrong);
+            let _ = (&runtime, &signed, &wrong, basic);
+        }
+        let guard = hooksig::replay::MemoryReplayGuard::new(16);
+        scan.debug("MemoryReplayGuard", &guard);
+        let replay = hooksig::replay::ReplayProtection::new(guard);
+        scan.debug("ReplayProtection", &replay);
+    }
+
+    #[cfg(feature = "tower")]
+    async fn tower_layer(
+        scan: &mut Scan,
+        name: &str,
+        verifier: &Verifier,
+        basic: &BasicAuth,
+        signed: &HeaderMap,
+        wrong: &HeaderMap,
+    ) {
+        use bytes::Bytes;
+        use http_body_util::{BodyExt, Full};
+        use tower::{Layer, ServiceExt, service_fn};
+
+        let layer = hooksig::tower::VerifyLayer::new(verifier.clone()).basic_auth(basic.clone());
+        scan.debug(&format!("{name} VerifyLayer"), &layer);
+        let handler = service_fn(|req: http::Request<hooksig::tower::VerifiedBody>| async move {
+            let proof = format!("{:?} {:?}", req.extensions().get::<hooksig::Verified>(), req.body());
+            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(proof))))
+        });
+        let service = layer.layer(handler);
+        for (case, headers, credentials) in
+            [("accepted", signed, true), ("wrong signature", wrong, true), ("no credentials", signed, false)]
+        {
+            let mut request = http::Request::builder()
+                .method("POST")
+                .uri("/")
+                .body(Full::new(Bytes::from_static(BODY)))
+                .unwrap();
+            *request.headers_mut() = headers.clone();
+            if credentials {
+                let token = Base64::encode_string(format!("{BASIC_USER}:{BASIC_PASSWORD}").as_bytes());
+                request.headers_mut().insert("authorization", format!("Basic {token}").parse().unwrap());
+            }
+            let response = service.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status().is_success(), case == "accepted", "{name} tower {case}");
+            scan.debug(&format!("{name} tower response headers ({case})"), response.headers());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            scan.outputs.push((
+                format!("{name} tower response body ({case})"),
+                String::from_utf8_lossy(&body).into(),
+            ));
+        }
+        scan.debug(&format!("{name} VerifyService"), &service);
+    }
+
+    #[cfg(feature = "actix")]
+    fn actix_middleware(
+        scan: &mut Scan,
+        name: &str,
+        verifier: &Verifier,
+        basic: &BasicAuth,
+        signed: &HeaderMap,
+        wrong: &HeaderMap,
+    ) {
+        use actix_web::{App, HttpMessage as _, HttpRequest, HttpResponse, test, web};
+
+        let middleware = hooksig::actix::VerifySignature::new(verifier.clone()).basic_auth(basic.clone());
+        scan.debug(&format!("{name} VerifySignature"), &middleware);
+        let outputs = actix_web::rt::System::new().block_on(async move {
+            let app = test::init_service(App::new().wrap(middleware).default_service(web::to(
+                |req: HttpRequest| async move {
+                    HttpResponse::Ok().body(format!("{:?}", req.extensions().get::<hooksig::Verified>()))
+                },
+            )))
+            .await;
+            let mut outputs = Vec::new();
+            for (case, headers, credentials) in [
+                ("accepted", signed, true),
+                ("wrong signature", wrong, true),
+                ("no credentials", signed, false),
+            ] {
+                let mut request = test::TestRequest::post().uri("/");
+                for (n, v) in headers {
+                    request = request.append_header((n.as_str(), v.as_bytes()));
+                }
+                if credentials {
+                    let token = Base64::encode_string(format!("{BASIC_USER}:{BASIC_PASSWORD}").as_bytes());
+                    request = request.append_header(("authorization", format!("Basic {token}")));
+                }
+                let response = test::call_service(&app, request.set_payload(BODY).to_request()).await;
+                assert_eq!(response.status().is_success(), case == "accepted", "actix {case}");
+                let headers = format!("{:?}", response.headers());
+                let body = test::read_body(response).await;
+                outputs.push((format!("{case} headers"), headers));
+                outputs.push((format!("{case} body"), String::from_utf8_lossy(&body).into_owned()));
+            }
+            outputs
+        });
+        for (what, output) in outputs {
+            scan.outputs.push((format!("{name} actix response {what}"), output));
+        }
+    }
 }
