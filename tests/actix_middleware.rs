@@ -1,6 +1,9 @@
 //! The actix-web middleware and extractor, driven through `actix_web::test`.
 #![cfg(feature = "actix")]
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -515,42 +518,10 @@ async fn extractor_passes_on_the_inner_extractors_rejection() {
 // --- reading actix's header map allocates nothing -------------------------------------
 
 mod allocations {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
     use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
     use hooksig::{Gate, HeaderSource, Scheme, Signer, Verifier};
 
-    struct Counting;
-
-    thread_local! {
-        static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    // Delegates to the system allocator and only bumps a thread-local count, so tests
-    // running in parallel do not disturb each other.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            ALLOCATIONS.with(|c| c.set(c.get() + 1));
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            ALLOCATIONS.with(|c| c.set(c.get() + 1));
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
-        let before = ALLOCATIONS.with(Cell::get);
-        let out = f();
-        (ALLOCATIONS.with(Cell::get) - before, out)
-    }
+    use super::counting_alloc::allocations_during;
 
     /// The signer's `http` 1 headers, in an actix map as actix's parser builds it.
     fn actix_map(signed: &http::HeaderMap) -> HeaderMap {

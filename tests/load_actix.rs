@@ -3,6 +3,8 @@
 //! dribbled) from 32 concurrent keep-alive connections, under a counting allocator.
 #![cfg(feature = "actix")]
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "support/load.rs"]
 mod load;
 
@@ -13,9 +15,6 @@ use std::time::Instant;
 use actix_web::{App, HttpServer, web};
 use hooksig::actix::VerifySignature;
 use load::{Outcome, Plan, Seen};
-
-#[global_allocator]
-static ALLOCATOR: load::Counting = load::Counting;
 
 fn start(seen: Arc<Seen>) -> (actix_web::dev::ServerHandle, SocketAddr) {
     let middleware = VerifySignature::new(load::verifier());

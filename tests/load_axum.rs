@@ -3,6 +3,8 @@
 //! dribbled) from 32 concurrent keep-alive connections, under a counting allocator.
 #![cfg(feature = "axum")]
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 #[path = "support/load.rs"]
 mod load;
 
@@ -17,9 +19,6 @@ use axum::routing::post;
 use hooksig::tower::VerifyLayer;
 use load::{Outcome, Plan, Seen};
 use tokio::net::TcpListener;
-
-#[global_allocator]
-static ALLOCATOR: load::Counting = load::Counting;
 
 async fn hook(State(seen): State<Arc<Seen>>, body: Bytes) -> &'static str {
     seen.record(&body);

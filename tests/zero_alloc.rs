@@ -3,44 +3,17 @@
 //! (rotation, matching the second); streaming `update` never allocates, and a
 //! single-secret `begin_at` does not either.
 //!
-//! A counting global allocator counts the allocations of the current thread only, so
-//! tests running in parallel do not disturb each other.
+//! The counting allocator (`tests/support/counting_alloc.rs`) counts the allocations of
+//! the current thread only, so tests running in parallel do not disturb each other.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::{Duration, UNIX_EPOCH};
 
 use hooksig::{Scheme, Signer, Verifier};
 
-struct Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY-free: delegates to the system allocator and only bumps a thread-local count.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let out = f();
-    (ALLOCATIONS.with(Cell::get) - before, out)
-}
+use counting_alloc::allocations_during;
 
 fn secret(scheme: &Scheme, n: u8) -> String {
     match scheme.name() {

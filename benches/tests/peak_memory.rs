@@ -7,9 +7,7 @@
 //! the body hands them on in 64 KiB frames that are slices of that buffer, so every
 //! byte counted is one the layer (or the handler) allocated.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -23,61 +21,14 @@ use tower::{Layer, ServiceExt};
 #[allow(dead_code)]
 mod apps;
 
-struct Counting;
+// The same counting allocator as the crate's own memory tests.
+#[path = "../../tests/support/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::SeqCst) + by;
-    PEAK.fetch_max(now, Ordering::SeqCst);
-}
-
-// Delegates to the system allocator and only keeps the two counters.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            // Counted as if old and new were live at once, as they are when the block
-            // moves.
-            grew(new_size);
-            LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use counting_alloc::peak_during;
 
 const MIB: usize = 1024 * 1024;
 const LEN: usize = 25 * MIB;
-
-/// Peak live bytes above the level at the start of `f`.
-fn peak_during<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let base = LIVE.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
-    let out = f();
-    (PEAK.load(Ordering::SeqCst) - base, out)
-}
 
 fn mib(bytes: usize) -> String {
     let over = bytes as i64 - LEN as i64;

@@ -4,13 +4,12 @@
 //! aborted mid-body, dribbled) is sent by 32 tasks, each owning one keep-alive
 //! HTTP/1.1 connection over raw TCP to a real server on 127.0.0.1. The server's
 //! handler records what it receives in a [`Seen`]; [`check`] compares that with the
-//! plan and with the answers. A counting global allocator ([`Counting`], installed by
+//! plan and with the answers. The counting allocator (`counting_alloc.rs`, included by
 //! each test binary) tracks live and peak heap bytes of the whole process, server and
 //! client alike.
 
 #![allow(dead_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -40,53 +39,8 @@ pub const SEED: u64 = 0x5eed_1005_a11d_f417;
 // ----------------------------------------------------------------------------------
 // Memory accounting
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-/// A global allocator that delegates to the system allocator and counts live heap
-/// bytes and their high-water mark, across all threads.
-pub struct Counting;
-
-fn grew(by: usize) {
-    let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-}
-
-// Delegates every call to `System` unchanged; only the counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            if new_size >= layout.size() {
-                grew(new_size - layout.size());
-            } else {
-                LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
-        }
-        new
-    }
-}
+use super::counting_alloc::{allocations_during, live};
+pub use super::counting_alloc::{peak, reset_peak};
 
 /// The most heap the process may gain above its starting point during a run.
 ///
@@ -116,28 +70,13 @@ pub fn assert_peak_bounded(framework: &str, peak: usize) {
     );
 }
 
-/// Live heap bytes now.
-pub fn live() -> usize {
-    LIVE.load(Ordering::Relaxed)
-}
-
-/// The highest [`live`] value since the last [`reset_peak`].
-pub fn peak() -> usize {
-    PEAK.load(Ordering::Relaxed)
-}
-
-/// Starts a new measurement; returns the live bytes it starts from.
-pub fn reset_peak() -> usize {
-    let now = live();
-    PEAK.store(now, Ordering::Relaxed);
-    now
-}
-
-/// Fails unless the installed allocator counts: a 1 MiB vector must move the peak.
+/// Fails unless the installed allocator counts: this thread's count must see a 1 MiB
+/// vector, and the live bytes must include it while it is held. (Comparing the peak
+/// before and after would race with other threads freeing memory.)
 pub fn assert_the_allocator_counts() {
-    let before = reset_peak();
-    let block = std::hint::black_box(vec![1u8; 1 << 20]);
-    assert!(peak() >= before + (1 << 20), "the counting allocator is not installed");
+    let (allocations, block) = allocations_during(|| std::hint::black_box(vec![1u8; 1 << 20]));
+    assert!(allocations >= 1, "the counting allocator is not installed");
+    assert!(live() >= block.len(), "the counting allocator does not track live bytes");
     drop(block);
 }
 
