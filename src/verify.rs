@@ -688,8 +688,7 @@ impl Verified {
         self.tolerance.map(|t| (t.past, t.future))
     }
 
-    /// The matched tag, for crate-internal replay keys.
-    #[allow(dead_code)]
+    /// The matched tag, for replay keys (hashed there, never stored or shown as is).
     pub(crate) fn tag(&self) -> &Tag {
         &self.tag
     }
