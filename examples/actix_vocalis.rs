@@ -255,10 +255,11 @@ async fn main() -> std::io::Result<()> {
     actix_web::rt::spawn(work(jobs, stats_data.clone()));
 
     let rejections = stats_data.clone();
-    let middleware = VerifySignature::new(verifier).on_rejection(move |req, error| {
-        // The error's Display names the header and the reason; never the secret or a MAC.
-        eprintln!("{}: {} {} from {:?}: {error}", error.status(), req.method(), req.path(), req.peer_addr());
-        rejections.reject(error.public_message());
+    let middleware = VerifySignature::new(verifier).on_rejection(move |refusal, response| {
+        // The refusal's Display names the header and the reason; never the secret or a MAC.
+        eprintln!("{}: {refusal}", refusal.status());
+        rejections.reject(refusal.public_message());
+        response
     });
 
     let server = HttpServer::new({

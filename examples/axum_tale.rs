@@ -37,7 +37,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hooksig::replay::{MemoryReplayGuard, ReplayProtection};
-use hooksig::tower::{VerifyLayer, default_rejection};
+use hooksig::tower::VerifyLayer;
 use hooksig::{Scheme, Verifier};
 use serde_json::{Value, json};
 
@@ -69,11 +69,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Rejections answer JSON, with the status and the Allow / WWW-Authenticate
     // header of the default rejection. The details go to the log, not the client.
-    let verify = VerifyLayer::new(verifier).on_rejection(|error, gate| {
-        eprintln!("rejected webhook: {error}");
-        let mut response = default_rejection(error, gate);
+    let verify = VerifyLayer::new(verifier).on_rejection(|refusal, mut response| {
+        eprintln!("refused webhook ({}): {refusal}", response.status());
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        *response.body_mut() = Bytes::from(json!({ "error": error.public_message() }).to_string());
+        *response.body_mut() = Bytes::from(json!({ "error": refusal.public_message() }).to_string());
         response
     });
 

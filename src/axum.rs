@@ -32,8 +32,15 @@
 //! checks `Content-Length` against the verifier's limit (413), then the signature
 //! headers (401/400), then reads the body hashing as it goes, bounded by the smaller
 //! of the verifier's limit and axum's `DefaultBodyLimit` (413), and hands the exact
-//! bytes to the inner extractor. Behind [`crate::tower::VerifyLayer`] it finds the
-//! layer's [`crate::Verified`] extension and does not hash again.
+//! bytes to the inner extractor. Behind [`crate::tower::VerifyLayer`] it reuses the
+//! layer's [`crate::Verified`] extension, without hashing again, when that proof came
+//! from the same verifier ([`crate::Verified::is_from`]: the layer and the state hold
+//! clones of one `Verifier`); a proof from any other verifier (a layer holding other
+//! tenants' secrets) is not trusted, and the extractor verifies the body itself.
+//!
+//! The extractor needs the [`Verifier`] in the router state even behind the layer:
+//! `Router::new().route(…).with_state(verifier.clone())` (a `Router<Verifier>` until
+//! `with_state` is called), or a `FromRef` impl on a larger state.
 //!
 //! [`VerifiedOnce`] does the same and then runs the replay protocol
 //! ([`crate::replay`]) around the handler: it answers duplicates itself, and the
@@ -46,11 +53,13 @@ use axum_core::RequestExt;
 use axum_core::body::Body;
 use axum_core::extract::{FromRef, FromRequest, Request};
 use axum_core::response::{IntoResponse, Response};
-use http::{HeaderValue, header};
+use http_body::Body as _;
 
-use crate::replay::{Claim, Decision, ReplayProtection, ReplayState, ReplayStoreError};
-use crate::tower::{Collector, plain_rejection, replay_response};
-use crate::{Error, Verifier};
+use crate::error::{Error, Refusal};
+use crate::pipeline::{Chunks, default_response};
+use crate::replay::{Claim, Pass, ReplayProtection, ReplayState, ReplayStoreError};
+use crate::tower::{VerifiedBody, is_length_limit};
+use crate::verify::Verifier;
 
 /// Extractor that verifies the request, then runs the inner extractor `T` on the
 /// verified bytes: `Verified<Json<Event>>`, `Verified<Bytes>`, `Verified<String>`.
@@ -104,6 +113,20 @@ impl<T> Verified<T> {
     }
 }
 
+impl<T> std::ops::Deref for Verified<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Verified<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
 impl<S, T> FromRequest<S> for Verified<T>
 where
     S: Send + Sync,
@@ -113,22 +136,80 @@ where
     type Rejection = VerifiedRejection<T::Rejection>;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (req, proof) = verified_request(req, &Verifier::from_ref(state)).await?;
+        let verifier = Verifier::from_ref(state);
+        let (req, proof) = match trusted_proof(&req, &verifier) {
+            // Verified by a layer with this very verifier: the body is the verified one.
+            Some(proof) => (req, proof),
+            None => {
+                let (req, proof, _) = read_verified(req, &verifier).await.map_err(log)?;
+                (req, proof)
+            }
+        };
         let value = T::from_request(req, state).await.map_err(VerifiedRejection::Inner)?;
         Ok(Verified(value, proof))
     }
 }
 
-/// The layer's proof if it ran, else the request verified here.
-async fn verified_request(req: Request, verifier: &Verifier) -> Result<(Request, crate::Verified), Error> {
-    match req.extensions().get::<crate::Verified>().cloned() {
-        // Already verified by the layer: the body is the verified one.
-        Some(proof) => Ok((req, proof)),
-        None => verify(req, verifier).await.inspect_err(|_error| {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(error = %_error, status = _error.status().as_u16(), "hooksig: request rejected");
-        }),
+/// The layer's proof, if it came from `verifier` (an identity check).
+fn trusted_proof(req: &Request, verifier: &Verifier) -> Option<crate::Verified> {
+    req.extensions().get::<crate::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
+}
+
+/// Logs a refusal (feature `tracing`), as the pipeline does.
+fn log(refusal: Refusal) -> Refusal {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(target: "hooksig", status = refusal.status().as_u16(), reason = %refusal, "delivery refused");
+    refusal
+}
+
+/// Reads and verifies the body; rebuilds the request around the exact bytes, with the
+/// proof in its extensions.
+async fn read_verified(
+    req: Request,
+    verifier: &Verifier,
+) -> Result<(Request, crate::Verified, Chunks), Refusal> {
+    // Checks Content-Length against the limit, then the signature headers.
+    let mut verification = verifier.begin(req.headers())?;
+    let (mut parts, chunks) = collect(req, |chunk| verification.update(chunk)).await?;
+    let proof = verification.finish()?;
+    parts.extensions.insert(proof.clone());
+    Ok((rebuild(parts, &chunks), proof, chunks))
+}
+
+/// Reads a body a layer verified already (it is in memory), to key it.
+async fn read_verified_by_layer(req: Request) -> Result<(Request, Chunks), Refusal> {
+    let (parts, chunks) = collect(req, |_| Ok(())).await?;
+    Ok((rebuild(parts, &chunks), chunks))
+}
+
+/// Reads the body frame by frame into [`Chunks`], bounded by axum's
+/// `DefaultBodyLimit` (2 MB unless configured), handing each chunk to `take` first.
+async fn collect(
+    req: Request,
+    mut take: impl FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<(http::request::Parts, Chunks), Refusal> {
+    let (parts, body) = req.with_limited_body().into_parts();
+    let mut body = std::pin::pin!(body);
+    let mut chunks = Chunks::new();
+    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|error| {
+            if is_length_limit(&error) {
+                Error::BodyTooLarge { limit: chunks.len() }
+            } else {
+                Error::BodyRead
+            }
+        })?;
+        // Trailers are not covered by any scheme; they are dropped.
+        if let Ok(data) = frame.into_data() {
+            take(&data)?;
+            chunks.push(data);
+        }
     }
+    Ok((parts, chunks))
+}
+
+fn rebuild(parts: http::request::Parts, chunks: &Chunks) -> Request {
+    Request::from_parts(parts, Body::new(VerifiedBody::new(chunks.clone())))
 }
 
 /// [`Verified<T>`] that also processes each delivery once: the extractor for a
@@ -204,8 +285,7 @@ async fn verified_request(req: Request, verifier: &Verifier) -> Result<(Request,
 pub struct VerifiedOnce<T> {
     value: T,
     proof: crate::Verified,
-    state: ReplayState,
-    claim: Option<Claim>,
+    pass: Pass,
 }
 
 impl<T> VerifiedOnce<T> {
@@ -231,10 +311,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = axum::routing::post::<_, _, S>(hook);
     /// ```
     pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
-        match self.claim.take() {
-            Some(claim) => claim.complete().await.map(drop),
-            None => Ok(()),
-        }
+        self.pass.complete().await
     }
 
     /// Gives the claim back now, so that the sender's retry is processed (dropping
@@ -259,10 +336,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = axum::routing::post::<_, _, S>(hook);
     /// ```
     pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
-        match self.claim.take() {
-            Some(claim) => claim.release().await.map(drop),
-            None => Ok(()),
-        }
+        self.pass.release().await
     }
 
     /// Which case the handler runs in: [`ReplayState::First`] (a claim is held, here
@@ -279,7 +353,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = axum::routing::post::<_, _, S>(hook);
     /// ```
     pub fn state(&self) -> ReplayState {
-        self.state
+        self.pass.state()
     }
 
     /// The proof of verification.
@@ -316,7 +390,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = axum::routing::post::<_, _, S>(hook);
     /// ```
     pub fn into_parts(self) -> (T, crate::Verified, Option<Claim>) {
-        (self.value, self.proof, self.claim)
+        (self.value, self.proof, self.pass.into_claim())
     }
 }
 
@@ -341,106 +415,41 @@ where
     Verifier: FromRef<S>,
     ReplayProtection: FromRef<S>,
 {
-    type Rejection = VerifiedOnceRejection<T::Rejection>;
+    type Rejection = VerifiedRejection<T::Rejection>;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        // The layer ran the protocol already (it holds the claim, or the store was
-        // down and the fail mode is open): do not claim again.
-        let ran = req.extensions().get::<ReplayState>().copied();
-        let (req, proof) = verified_request(req, &Verifier::from_ref(state)).await?;
-        let (replay_state, claim) = match ran {
-            Some(ran) => (ran, None),
-            None => match ReplayProtection::from_ref(state).check(&proof).await? {
-                Decision::Proceed(claim) => (ReplayState::First, Some(claim)),
-                Decision::Unguarded => (ReplayState::Unguarded, None),
-                Decision::InProgress => return Err(VerifiedOnceRejection::InProgress),
-                Decision::Duplicate => return Err(VerifiedOnceRejection::Duplicate),
-            },
+        let verifier = Verifier::from_ref(state);
+        let trusted = trusted_proof(&req, &verifier);
+        // A layer that verified with this verifier and ran the protocol holds the
+        // claim (or ran unguarded): do not claim again.
+        let ran = trusted.as_ref().and_then(|_| req.extensions().get::<ReplayState>().copied());
+        let (req, proof, pass) = match (trusted, ran) {
+            (Some(proof), Some(ran)) => (req, proof, Pass::unclaimed(ran)),
+            (Some(proof), None) => {
+                let (req, chunks) = read_verified_by_layer(req).await.map_err(log)?;
+                let pass = ReplayProtection::from_ref(state).check_chunks(&proof, chunks.slices()).await;
+                (req, proof, pass.map_err(log)?)
+            }
+            (None, _) => {
+                let (req, proof, chunks) = read_verified(req, &verifier).await.map_err(log)?;
+                let pass = ReplayProtection::from_ref(state).check_chunks(&proof, chunks.slices()).await;
+                (req, proof, pass.map_err(log)?)
+            }
         };
         // Claimed before `T` reads the body, so that a copy in progress or done is
-        // answered without parsing; if `T` refuses the body, the claim is dropped and
-        // so released.
-        let value = T::from_request(req, state).await.map_err(VerifiedOnceRejection::Inner)?;
-        Ok(VerifiedOnce { value, proof, state: replay_state, claim })
+        // answered without parsing; if `T` refuses the body, the pass is dropped and
+        // its claim released.
+        let value = T::from_request(req, state).await.map_err(VerifiedRejection::Inner)?;
+        Ok(VerifiedOnce { value, proof, pass })
     }
 }
 
-/// Why [`VerifiedOnce`] did not run the handler.
+/// Why [`Verified`] or [`VerifiedOnce`] did not run the handler: the pipeline
+/// refused the delivery (a failed check, or for [`VerifiedOnce`] a copy in progress,
+/// a duplicate, a replay store down), or the inner extractor refused it.
 ///
-/// ```
-/// use axum::response::IntoResponse;
-/// use hooksig::axum::VerifiedOnceRejection;
-/// let res = VerifiedOnceRejection::<()>::Duplicate.into_response();
-/// assert_eq!(res.status(), 200);
-/// assert_eq!(VerifiedOnceRejection::<()>::InProgress.into_response().status(), 409);
-/// ```
-pub enum VerifiedOnceRejection<R> {
-    /// The delivery was refused (or the replay store is down and the fail mode is
-    /// closed: 503): answer [`Error::status`], log the error.
-    Verification(Error),
-    /// The inner extractor refused the verified request.
-    Inner(R),
-    /// Another worker is processing this delivery: 409 `delivery in progress`.
-    InProgress,
-    /// This delivery was processed already: 200 `duplicate delivery`.
-    Duplicate,
-}
-
-impl<R> From<Error> for VerifiedOnceRejection<R> {
-    fn from(error: Error) -> Self {
-        VerifiedOnceRejection::Verification(error)
-    }
-}
-
-impl<R: fmt::Debug> fmt::Debug for VerifiedOnceRejection<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifiedOnceRejection::Verification(error) => f.debug_tuple("Verification").field(error).finish(),
-            VerifiedOnceRejection::Inner(inner) => f.debug_tuple("Inner").field(inner).finish(),
-            VerifiedOnceRejection::InProgress => f.write_str("InProgress"),
-            VerifiedOnceRejection::Duplicate => f.write_str("Duplicate"),
-        }
-    }
-}
-
-impl<R: IntoResponse> IntoResponse for VerifiedOnceRejection<R> {
-    fn into_response(self) -> Response {
-        let state = match self {
-            VerifiedOnceRejection::Verification(error) => return error.into_response(),
-            VerifiedOnceRejection::Inner(inner) => return inner.into_response(),
-            VerifiedOnceRejection::InProgress => ReplayState::InProgress,
-            VerifiedOnceRejection::Duplicate => ReplayState::Duplicate,
-        };
-        match state.early_response() {
-            Some((status, message)) => replay_response(status, message).map(Body::from),
-            None => Error::InvalidConfig { reason: "no early response for this state" }.into_response(),
-        }
-    }
-}
-
-/// Reads and verifies the body; returns the request rebuilt around the exact bytes,
-/// with the proof in its extensions.
-async fn verify(req: Request, verifier: &Verifier) -> Result<(Request, crate::Verified), Error> {
-    let limit = verifier.max_body();
-    let declared = crate::content_length(req.headers())?;
-    if declared.is_some_and(|len| len > limit) {
-        return Err(Error::BodyTooLarge { limit });
-    }
-    let verification = verifier.begin(req.headers())?;
-    // `DefaultBodyLimit` (2 MB unless configured) wraps the body in a length limit.
-    let (mut parts, body) = req.with_limited_body().into_parts();
-    let mut collector = Collector::new(Some(verification), limit, declared);
-    let mut body = std::pin::pin!(body);
-    let (bytes, proof) = poll_fn(|cx| collector.poll_collect(body.as_mut(), cx)).await?;
-    let proof = proof.ok_or(Error::InvalidConfig { reason: "no verification ran" })?;
-    parts.extensions.insert(proof.clone());
-    Ok((Request::from_parts(parts, Body::from(bytes)), proof))
-}
-
-/// Why [`Verified`] failed: the verification, or the inner extractor.
-///
-/// Answers with the verification error's response (see [`IntoResponse`] for
-/// [`Error`]) or the inner rejection's. Match on it to answer in your own format:
+/// Answers with the refusal's response ([`default_response`]) or the inner
+/// rejection's. Match on it to answer in your own format:
 ///
 /// ```
 /// use axum::{Json, extract::rejection::JsonRejection, http::StatusCode};
@@ -451,8 +460,8 @@ async fn verify(req: Request, verifier: &Verifier) -> Result<(Request, crate::Ve
 /// ) -> (StatusCode, Json<serde_json::Value>) {
 ///     match event {
 ///         Ok(Verified(Json(event), _)) => (StatusCode::OK, Json(event)),
-///         Err(VerifiedRejection::Verification(error)) => {
-///             (error.status(), Json(serde_json::json!({ "error": error.public_message() })))
+///         Err(VerifiedRejection::Refused(refusal)) => {
+///             (refusal.status(), Json(serde_json::json!({ "error": refusal.public_message() })))
 ///         }
 ///         Err(VerifiedRejection::Inner(rejection)) => {
 ///             (rejection.status(), Json(serde_json::json!({ "error": rejection.body_text() })))
@@ -462,22 +471,28 @@ async fn verify(req: Request, verifier: &Verifier) -> Result<(Request, crate::Ve
 /// # let _ = hook;
 /// ```
 pub enum VerifiedRejection<R> {
-    /// The delivery was refused: answer [`Error::status`], log the error.
-    Verification(Error),
+    /// The delivery was refused: answer [`Refusal::status`], log the reason.
+    Refused(Refusal),
     /// The inner extractor refused the verified request.
     Inner(R),
 }
 
+impl<R> From<Refusal> for VerifiedRejection<R> {
+    fn from(refusal: Refusal) -> Self {
+        VerifiedRejection::Refused(refusal)
+    }
+}
+
 impl<R> From<Error> for VerifiedRejection<R> {
     fn from(error: Error) -> Self {
-        VerifiedRejection::Verification(error)
+        VerifiedRejection::Refused(error.into())
     }
 }
 
 impl<R: fmt::Debug> fmt::Debug for VerifiedRejection<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VerifiedRejection::Verification(error) => f.debug_tuple("Verification").field(error).finish(),
+            VerifiedRejection::Refused(refusal) => f.debug_tuple("Refused").field(refusal).finish(),
             VerifiedRejection::Inner(inner) => f.debug_tuple("Inner").field(inner).finish(),
         }
     }
@@ -486,9 +501,26 @@ impl<R: fmt::Debug> fmt::Debug for VerifiedRejection<R> {
 impl<R: IntoResponse> IntoResponse for VerifiedRejection<R> {
     fn into_response(self) -> Response {
         match self {
-            VerifiedRejection::Verification(error) => error.into_response(),
+            VerifiedRejection::Refused(refusal) => refusal.into_response(),
             VerifiedRejection::Inner(inner) => inner.into_response(),
         }
+    }
+}
+
+/// [`default_response`]: the refusal's status and short text, with `Allow: POST` on
+/// 405, `WWW-Authenticate: Basic realm="webhooks"` on failed credentials and
+/// `Retry-After` on 409 and 503 (a layer, which knows its configuration, answers
+/// through its [`Receiver`](crate::pipeline::Receiver) instead).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// let res = hooksig::Refusal::Duplicate.into_response();
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(hooksig::Refusal::InProgress.into_response().status(), 409);
+/// ```
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        default_response(&self).map(Body::from)
     }
 }
 
@@ -506,13 +538,6 @@ impl<R: IntoResponse> IntoResponse for VerifiedRejection<R> {
 /// ```
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let challenge = match self {
-            Error::MethodNotAllowed => Some((header::ALLOW, HeaderValue::from_static("POST"))),
-            Error::Unauthorized => {
-                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"webhooks\"")))
-            }
-            _ => None,
-        };
-        plain_rejection(&self, challenge).map(Body::from)
+        Refusal::from(self).into_response()
     }
 }

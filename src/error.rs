@@ -158,3 +158,74 @@ impl Error {
         }
     }
 }
+
+/// Why a receiver answered a request itself instead of handing it to the handler.
+///
+/// The receive pipeline ([`crate::pipeline`]) produces it; the integrations turn it
+/// into a response through [`crate::pipeline::Receiver::respond`], which also runs
+/// the `on_rejection` hook. Two cases are not errors: a delivery another worker is
+/// processing (409, the sender retries later) and one already processed (200, the
+/// sender stops retrying).
+///
+/// ```
+/// use hooksig::{Error, Refusal};
+/// assert_eq!(Refusal::from(Error::SignatureMismatch).status(), 401);
+/// assert_eq!(Refusal::InProgress.status(), 409);
+/// assert_eq!(Refusal::Duplicate.status(), 200);
+/// assert_eq!(Refusal::Duplicate.public_message(), "duplicate delivery");
+/// assert_eq!(Refusal::InProgress.error(), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A check failed, or the replay store is unavailable with the fail mode closed.
+    #[error(transparent)]
+    Rejected(#[from] Error),
+    /// Another worker holds the claim on this delivery: 409, come back later.
+    #[error("delivery in progress elsewhere")]
+    InProgress,
+    /// This delivery was processed already: 200, without processing it again.
+    #[error("duplicate delivery")]
+    Duplicate,
+}
+
+impl Refusal {
+    /// The status to answer with.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Refusal::from(hooksig::Error::BodyTooLarge { limit: 1 }).status(), 413);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::Rejected(error) => error.status(),
+            Refusal::InProgress => StatusCode::CONFLICT,
+            Refusal::Duplicate => StatusCode::OK,
+        }
+    }
+
+    /// The short, fixed text for the response body (see [`Error::public_message`]).
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Refusal::InProgress.public_message(), "delivery in progress");
+    /// ```
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            Refusal::Rejected(error) => error.public_message(),
+            Refusal::InProgress => "delivery in progress",
+            Refusal::Duplicate => "duplicate delivery",
+        }
+    }
+
+    /// The error, when a check failed.
+    ///
+    /// ```
+    /// use hooksig::{Error, Refusal};
+    /// assert_eq!(Refusal::from(Error::Unauthorized).error(), Some(&Error::Unauthorized));
+    /// ```
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Refusal::Rejected(error) => Some(error),
+            Refusal::InProgress | Refusal::Duplicate => None,
+        }
+    }
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderName;
 
-use crate::Error;
+use crate::error::Error;
 use crate::scheme::{MAX_ID_LEN, SchemeInner, SignatureFormat, Tolerance};
 use crate::tag::Candidates;
 
@@ -118,6 +118,33 @@ impl Parsed {
 
 fn malformed(name: &HeaderName, reason: &'static str) -> Error {
     Error::MalformedHeader { name: name.clone(), reason }
+}
+
+/// The declared body length, if any. Values that do not fit a `usize` count as
+/// `usize::MAX` (too large, not malformed).
+///
+/// ```
+/// let mut headers = http::HeaderMap::new();
+/// assert_eq!(hooksig::content_length(&headers)?, None);
+/// headers.insert("content-length", "42".parse().unwrap());
+/// assert_eq!(hooksig::content_length(&headers)?, Some(42));
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub fn content_length<H: HeaderSource + ?Sized>(headers: &H) -> Result<Option<usize>, Error> {
+    let name = http::header::CONTENT_LENGTH;
+    let mut values = headers.header_values(&name);
+    let Some(first) = values.next() else { return Ok(None) };
+    let malformed = |reason| Error::MalformedHeader { name: http::header::CONTENT_LENGTH, reason };
+    if values.next().is_some() {
+        return Err(malformed("header repeated"));
+    }
+    if first.is_empty() || !first.iter().all(u8::is_ascii_digit) {
+        return Err(malformed("not a decimal length"));
+    }
+    let len = first
+        .iter()
+        .try_fold(0usize, |acc, d| acc.checked_mul(10)?.checked_add(usize::from(d.wrapping_sub(b'0'))));
+    Ok(Some(len.unwrap_or(usize::MAX)))
 }
 
 /// Parses strict decimal unix seconds: digits only, no sign, no leading zero (but

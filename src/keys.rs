@@ -131,8 +131,9 @@ pub(crate) struct Fields<'a> {
     pub(crate) id: Option<&'a [u8]>,
 }
 
-/// Feeds the non-body `parts` into `mac` (the body is the caller's).
-pub(crate) fn feed(mac: &mut HmacSha256, parts: &[crate::Part], fields: Fields<'_>) {
+/// Feeds the non-body `parts` into `mac` (the body is the caller's): an HMAC state,
+/// or a plain hash of the signed message.
+pub(crate) fn feed(mac: &mut impl sha2::digest::Update, parts: &[crate::Part], fields: Fields<'_>) {
     use crate::Part;
     for part in parts {
         match part {

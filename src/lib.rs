@@ -71,13 +71,14 @@
 
 mod basic_auth;
 mod error;
-mod gate;
 mod headers;
 mod keys;
 mod scheme;
 mod sign;
 mod tag;
 mod verify;
+
+pub mod pipeline;
 
 #[cfg(feature = "actix")]
 pub mod actix;
@@ -88,9 +89,8 @@ pub mod replay;
 pub mod tower;
 
 pub use basic_auth::BasicAuth;
-pub use error::Error;
-pub use gate::{Gate, content_length};
-pub use headers::{HeaderSource, MAX_HEADER_LEN};
+pub use error::{Error, Refusal};
+pub use headers::{HeaderSource, MAX_HEADER_LEN, content_length};
 pub use scheme::{
     DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat,
 };

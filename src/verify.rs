@@ -9,13 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use hmac::Mac;
-use subtle::ConstantTimeEq;
 
-use crate::Error;
+use crate::error::Error;
 use crate::headers::{self, DeliveryId, HeaderSource, Parsed};
 use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret};
 use crate::scheme::{Scheme, Tolerance};
-use crate::tag::Tag;
 
 /// Verifies deliveries for one scheme against one or more secrets.
 ///
@@ -162,11 +160,11 @@ impl Verifier {
         self.check_len(body.len())?;
         let scheme = &self.inner.scheme.inner;
         let fields = fields(&parsed);
-        let mut found: Option<(usize, Tag)> = None;
+        let mut found: Option<usize> = None;
         for (index, key) in self.inner.keys.iter().enumerate() {
             let tag = keys::mac_message(key, scheme, fields, body);
             if bool::from(parsed.candidates.matches(&tag)) && found.is_none() {
-                found = Some((index, tag));
+                found = Some(index);
             }
         }
         self.conclude(&parsed, found)
@@ -192,7 +190,9 @@ impl Verifier {
 
     /// Starts a streaming verification with `now` as the clock.
     ///
-    /// With one secret this does not allocate; with several it allocates one vector
+    /// A `Content-Length` header above the body limit is refused here
+    /// ([`Error::BodyTooLarge`]), before the signature headers are read; a malformed
+    /// or repeated one is [`Error::MalformedHeader`]. With one secret this does not allocate; with several it allocates one vector
     /// of HMAC states. [`Verification::update`] never allocates.
     ///
     /// ```
@@ -214,6 +214,9 @@ impl Verifier {
         headers: &H,
         now: SystemTime,
     ) -> Result<Verification, Error> {
+        if let Some(declared) = headers::content_length(headers)? {
+            self.check_len(declared)?;
+        }
         let parsed = self.parse(headers, now)?;
         let scheme = &self.inner.scheme.inner;
         let fields = fields(&parsed);
@@ -255,17 +258,24 @@ impl Verifier {
         Ok(())
     }
 
-    fn conclude(&self, parsed: &Parsed, found: Option<(usize, Tag)>) -> Result<Verified, Error> {
-        let (key_index, tag) = found.ok_or(Error::SignatureMismatch)?;
-        Ok(Verified {
-            scheme: self.inner.scheme.clone(),
-            key_index,
-            label: self.inner.keys.get(key_index).and_then(|k| k.label.clone()),
-            timestamp: parsed.timestamp,
-            id: parsed.id,
-            tag,
-            tolerance: self.inner.tolerance,
-        })
+    fn conclude(&self, parsed: &Parsed, found: Option<usize>) -> Result<Verified, Error> {
+        let key_index = found.ok_or(Error::SignatureMismatch)?;
+        Ok(Verified { verifier: self.clone(), key_index, timestamp: parsed.timestamp, id: parsed.id })
+    }
+
+    /// Whether `self` and `other` are the same verifier (clones of one another), not
+    /// merely alike: the identity an extractor checks before it trusts a proof that
+    /// a layer left in the request.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Verifier};
+    /// let a = Verifier::new(Scheme::tale(), "s")?;
+    /// assert!(a.same_as(&a.clone()));
+    /// assert!(!a.same_as(&Verifier::new(Scheme::tale(), "s")?));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn same_as(&self, other: &Verifier) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }
 
@@ -506,13 +516,13 @@ impl Verification {
     pub fn finish(mut self) -> Result<Verified, Error> {
         let scheme = &self.verifier.inner.scheme.inner;
         let fields = fields(&self.parsed);
-        let mut found: Option<(usize, Tag)> = None;
+        let mut found: Option<usize> = None;
         for (index, state) in self.states.as_mut_slice().iter().enumerate() {
             let mut mac = state.clone();
             keys::feed(&mut mac, scheme.suffix(), fields);
             let tag = keys::finish(mac);
             if bool::from(self.parsed.candidates.matches(&tag)) && found.is_none() {
-                found = Some((index, tag));
+                found = Some(index);
             }
         }
         self.verifier.conclude(&self.parsed, found)
@@ -533,7 +543,7 @@ impl fmt::Debug for Verification {
 /// Proof that a delivery was signed by the holder of a configured secret.
 ///
 /// Integrations put it in the request extensions. Owned, `Clone`, `'static`. Its
-/// `Debug` output never shows the matched tag.
+/// `Debug` output shows no secret and no tag.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
@@ -554,13 +564,12 @@ impl fmt::Debug for Verification {
 /// ```
 #[derive(Clone)]
 pub struct Verified {
-    scheme: Scheme,
+    /// The verifier that accepted the delivery: its scheme, keys' labels, tolerance,
+    /// and its identity ([`Verified::is_from`]).
+    verifier: Verifier,
     key_index: usize,
-    label: Option<Arc<str>>,
     timestamp: Option<u64>,
     id: Option<DeliveryId>,
-    tag: Tag,
-    tolerance: Option<Tolerance>,
 }
 
 impl Verified {
@@ -585,7 +594,7 @@ impl Verified {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn label(&self) -> Option<&str> {
-        self.label.as_deref()
+        self.verifier.inner.keys.get(self.key_index).and_then(|key| key.label.as_deref())
     }
 
     /// The signed timestamp in unix seconds, for schemes that have one.
@@ -625,7 +634,7 @@ impl Verified {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn id_covered(&self) -> bool {
-        self.scheme.id_covered()
+        self.scheme().id_covered()
     }
 
     /// Whether the MAC covers the body (false for Oktave: treat its body as
@@ -637,7 +646,7 @@ impl Verified {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn covers_body(&self) -> bool {
-        self.scheme.covers_body()
+        self.scheme().covers_body()
     }
 
     /// The scheme that verified the delivery.
@@ -649,21 +658,25 @@ impl Verified {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn scheme(&self) -> &Scheme {
-        &self.scheme
+        self.verifier.scheme()
     }
 
-    /// Whether this delivery's matched signature equals `other`'s, compared in
-    /// constant time (two deliveries with equal tags are the same signed message).
+    /// Whether this proof was produced by `verifier` (or a clone of it): an identity
+    /// check, not a comparison of configurations. Extractors use it so that a proof
+    /// left in the request by a layer holding other secrets is not taken for theirs.
     ///
     /// ```
     /// use hooksig::{Scheme, Signer, Verifier};
-    /// let h = Signer::new(Scheme::tale(), "s")?.sign(b"a")?;
-    /// let v = Verifier::new(Scheme::tale(), "s")?;
-    /// assert!(v.verify(&h, b"a")?.same_signature(&v.verify(&h, b"a")?));
+    /// let tenant_a = Verifier::new(Scheme::tale(), "a")?;
+    /// let tenant_b = Verifier::new(Scheme::tale(), "b")?;
+    /// let headers = Signer::new(Scheme::tale(), "a")?.sign(b"{}")?;
+    /// let proof = tenant_a.verify(&headers, b"{}")?;
+    /// assert!(proof.is_from(&tenant_a.clone()));
+    /// assert!(!proof.is_from(&tenant_b));
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn same_signature(&self, other: &Verified) -> bool {
-        bool::from(self.tag.ct_eq(&other.tag))
+    pub fn is_from(&self, verifier: &Verifier) -> bool {
+        self.verifier.same_as(verifier)
     }
 
     /// The tolerance of the verifier that accepted the delivery, as `(past, future)`:
@@ -685,30 +698,45 @@ impl Verified {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn tolerance(&self) -> Option<(Duration, Duration)> {
-        self.tolerance.map(|t| (t.past, t.future))
+        self.verifier.tolerance()
     }
 
-    /// The matched tag, for replay keys (hashed there, never stored or shown as is).
-    pub(crate) fn tag(&self) -> &Tag {
-        &self.tag
+    /// The SHA-256 of what was signed: the scheme's name, then the signed message
+    /// (covered timestamp, covered id, literal separators and, where covered, the
+    /// body, in the scheme's order), the body given as `body` in any chunking.
+    ///
+    /// It depends on the signed bytes only: not on which candidate matched, which
+    /// secret matched or in which order the secrets are configured. Replay keys are
+    /// derived from it (see [`crate::replay::ReplayPolicy::key`]).
+    pub(crate) fn message_digest<'a>(&self, body: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+        use sha2::Digest as _;
+        let scheme = &self.scheme().inner;
+        let fields = Fields { timestamp: self.timestamp, id: self.id.as_ref().map(DeliveryId::as_bytes) };
+        let mut hash = sha2::Sha256::new();
+        // The name is length-prefixed so that no name is a prefix of another's message.
+        let name = scheme.name.as_bytes();
+        hash.update(u64::try_from(name.len()).unwrap_or(u64::MAX).to_be_bytes());
+        hash.update(name);
+        keys::feed(&mut hash, scheme.prefix(), fields);
+        if scheme.body_index.is_some() {
+            for chunk in body {
+                hash.update(chunk);
+            }
+        }
+        keys::feed(&mut hash, scheme.suffix(), fields);
+        hash.finalize().into()
     }
 }
 
 impl fmt::Debug for Verified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
-            .field("scheme", &self.scheme.name())
+            .field("scheme", &self.scheme().name())
             .field("key_index", &self.key_index)
-            .field("label", &self.label)
+            .field("label", &self.label())
             .field("timestamp", &self.timestamp)
             .field("id", &self.id())
             .field("covers_body", &self.covers_body())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Verified {
-    fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.tag);
     }
 }

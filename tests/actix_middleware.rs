@@ -321,16 +321,20 @@ async fn basic_auth_with_a_signature_requires_both() {
 }
 
 #[actix_web::test]
-async fn on_rejection_reports_every_rejection() {
+async fn on_rejection_sees_and_builds_every_rejection() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let middleware = VerifySignature::new(verifier(8)).on_rejection(move |req, error| {
-        log.lock().unwrap().push(format!("{} {}", req.method(), error.public_message()));
+    let middleware = VerifySignature::new(verifier(8)).on_rejection(move |refusal, mut response| {
+        log.lock().unwrap().push(format!("{} {}", response.status().as_u16(), refusal.public_message()));
+        *response.body_mut() = format!("refused: {}", refusal.public_message()).into();
+        response
     });
     let handler = Handler::default();
     let app = app_with(middleware, &handler).await;
 
-    test::call_service(&app, test::TestRequest::get().uri("/hook").to_request()).await;
+    let res = test::call_service(&app, test::TestRequest::get().uri("/hook").to_request()).await;
+    assert_eq!(res.headers().get("allow").unwrap(), "POST", "the hook keeps the default headers");
+    assert_eq!(test::read_body(res).await, "refused: method not allowed", "the hook builds the response");
     test::call_service(&app, post(b"{}", &http::HeaderMap::new())).await;
     test::call_service(&app, post(b"{}", &sign(b"{ }"))).await;
     test::call_service(&app, post(b"0123456789", &sign(b"0123456789"))).await;
@@ -340,10 +344,10 @@ async fn on_rejection_reports_every_rejection() {
     assert_eq!(
         *seen.lock().unwrap(),
         [
-            "GET method not allowed",
-            "POST missing signature",
-            "POST signature mismatch",
-            "POST payload too large"
+            "405 method not allowed",
+            "401 missing signature",
+            "401 signature mismatch",
+            "413 payload too large"
         ]
     );
     assert_eq!(handler.calls(), 1);
@@ -487,18 +491,45 @@ async fn extractor_without_a_verifier_is_a_server_error() {
 
 #[actix_web::test]
 async fn extractor_behind_the_middleware_does_not_verify_again() {
-    // The extractor's own verifier has the wrong secret: it is only consulted when
-    // the middleware has not verified the request already.
-    let wrong = Verifier::new(Scheme::vocalis(), "not the secret").unwrap();
-    let app = test::init_service(App::new().app_data(wrong).service(
-        web::resource("/hook").wrap(VerifySignature::new(verifier(1024))).route(web::post().to(json_hook)),
-    ))
-    .await;
+    // The middleware and the extractor hold clones of one verifier: the extractor
+    // reuses the middleware's proof.
+    let shared = verifier(1024);
+    let app =
+        test::init_service(App::new().app_data(shared.clone()).service(
+            web::resource("/hook").wrap(VerifySignature::new(shared)).route(web::post().to(json_hook)),
+        ))
+        .await;
     let body = b"{\"event\":\"emotion.spike\"}";
     let req = with_headers(test::TestRequest::post().uri("/hook"), &sign(body))
         .insert_header(("content-type", "application/json"))
         .set_payload(&body[..]);
     let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "emotion.spike key=0".into()));
+}
+
+/// Regression: the extractor took any proof found in the request, so a middleware
+/// holding several tenants' secrets let one tenant post to another's route.
+#[actix_web::test]
+async fn extractor_behind_a_multi_tenant_middleware_trusts_only_its_own_verifier() {
+    let all_tenants = Verifier::builder(Scheme::vocalis()).secret(SECRET).secret("tenant b").build().unwrap();
+    let tenant_b = Verifier::new(Scheme::vocalis(), "tenant b").unwrap();
+    let app = test::init_service(App::new().app_data(tenant_b).service(
+        web::resource("/hook").wrap(VerifySignature::new(all_tenants)).route(web::post().to(json_hook)),
+    ))
+    .await;
+    let body = b"{\"event\":\"emotion.spike\"}";
+    let post = |headers: &http::HeaderMap| {
+        with_headers(test::TestRequest::post().uri("/hook"), headers)
+            .insert_header(("content-type", "application/json"))
+            .set_payload(&body[..])
+            .to_request()
+    };
+    // Signed by tenant A: passes the middleware, refused by tenant B's extractor.
+    let res = test::call_service(&app, post(&sign(body))).await;
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "signature mismatch".into()));
+    // Signed by tenant B: accepted with B's own proof.
+    let headers = Signer::new(Scheme::vocalis(), "tenant b").unwrap().sign(body).unwrap();
+    let res = test::call_service(&app, post(&headers)).await;
     assert_eq!(status_and_body(res).await, (StatusCode::OK, "emotion.spike key=0".into()));
 }
 
@@ -519,7 +550,8 @@ async fn extractor_passes_on_the_inner_extractors_rejection() {
 
 mod allocations {
     use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-    use hooksig::{Gate, HeaderSource, Scheme, Signer, Verifier};
+    use hooksig::pipeline::Receiver;
+    use hooksig::{HeaderSource, Scheme, Signer, Verifier};
 
     use super::counting_alloc::allocations_during;
 
@@ -554,19 +586,29 @@ mod allocations {
             let name = scheme.name().to_owned();
             let map = actix_map(&Signer::new(scheme.clone(), secret).unwrap().sign(b"{}").unwrap());
             let verifier = Verifier::new(scheme, secret).unwrap();
-            let gate = Gate::new(verifier.clone());
+            let gate = Receiver::new(verifier.clone());
 
             let (n, result) = allocations_during(|| verifier.verify(&map, b"{}"));
             assert!(result.is_ok(), "{name}");
             assert_eq!(n, 0, "verify over an actix map allocated ({name})");
 
             let (n, result) = allocations_during(|| {
-                let mut verification = gate.admit("POST", &map)?.expect("a verifier is set");
+                let mut verification = verifier.begin(&map)?;
                 verification.update(b"{}")?;
                 verification.finish()
             });
             assert!(result.is_ok(), "{name}");
-            assert_eq!(n, 0, "the middleware's gate and streaming path allocated ({name})");
+            assert_eq!(n, 0, "the streaming path allocated ({name})");
+
+            // The pipeline boxes the verification state once per request, so that the
+            // futures that carry it stay small; nothing else.
+            let (n, result) = allocations_during(|| {
+                let mut intake = gate.admit("POST", &map)?;
+                intake.push(bytes::Bytes::from_static(b"{}"))?;
+                intake.finish()
+            });
+            assert!(result.is_ok(), "{name}");
+            assert_eq!(n, 1, "the middleware's pipeline allocated more than its one box ({name})");
 
             let (n, count) = allocations_during(|| map.header_values(&http::header::HOST).count());
             assert_eq!((n, count), (0, 1));

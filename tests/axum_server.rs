@@ -91,16 +91,25 @@ fn app(calls: &Arc<AtomicUsize>) -> Router {
                 .route("/basic-signed", post(echo))
                 .route_layer(VerifyLayer::new(tale(SECRET)).basic_auth(basic())),
         );
-    // The extractor behind the layer, with a state verifier that would refuse every
-    // delivery: it must rely on the layer's proof instead of hashing again.
+    // The extractor behind the layer, with the layer's own verifier in the state: it
+    // reuses the layer's proof (an identity check).
+    let same = tale(SECRET);
     let both = Router::new()
         .route("/both", post(json_event))
-        .route_layer(VerifyLayer::new(tale(SECRET)))
-        .with_state(AppState { verifier: tale("a different secret"), calls: calls.clone() });
+        .route_layer(VerifyLayer::new(same.clone()))
+        .with_state(AppState { verifier: same, calls: calls.clone() });
+    // A layer holding every tenant's secret in front of tenant B's route: a proof the
+    // layer made with tenant A's secret is not tenant B's; the extractor verifies again.
+    let all_tenants = Verifier::builder(Scheme::tale()).secret(SECRET).secret("tenant b").build().unwrap();
+    let tenant_b = Router::new()
+        .route("/tenant-b", post(json_event))
+        .route_layer(VerifyLayer::new(all_tenants))
+        .with_state(AppState { verifier: tale("tenant b"), calls: calls.clone() });
     let extract = Router::new()
         .route("/json", post(json_event))
         .route("/bytes", post(raw_bytes).layer(DefaultBodyLimit::max(64)))
-        .merge(both);
+        .merge(both)
+        .merge(tenant_b);
 
     Router::new()
         .route("/health", get(|| async { "ok" }))
@@ -466,8 +475,28 @@ async fn extractor_behind_the_layer_uses_the_layers_proof() {
     let body = br#"{"action":"merged"}"#;
     let mut headers = tale_signed(body);
     headers.insert("content-type", "application/json".parse().unwrap());
-    // The route's state verifier has another secret: hashing again would refuse this.
     let answer = request(addr, Method::POST, "/extract/both", headers, body).await;
     assert_eq!((answer.status, &answer.body[..]), (StatusCode::OK, &b"merged by key 0"[..]));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Regression: the extractor took any proof found in the request, so a layer holding
+/// several tenants' secrets let one tenant post to another's route.
+#[tokio::test]
+async fn extractor_behind_a_multi_tenant_layer_trusts_only_its_own_verifier() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let addr = serve(app(&calls)).await;
+    let body = br#"{"action":"transfer"}"#;
+    let with_type = |mut headers: http::HeaderMap| {
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers
+    };
+    // Signed by tenant A: passes the layer (it holds both secrets), refused by B's route.
+    let answer = request(addr, Method::POST, "/extract/tenant-b", with_type(tale_signed(body)), body).await;
+    assert_eq!((answer.status, &answer.body[..]), (StatusCode::UNAUTHORIZED, &b"signature mismatch"[..]));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // Signed by tenant B: accepted, with B's own proof (key 0 of B's verifier).
+    let headers = with_type(Signer::new(Scheme::tale(), "tenant b").unwrap().sign(body).unwrap());
+    let answer = request(addr, Method::POST, "/extract/tenant-b", headers, body).await;
+    assert_eq!((answer.status, &answer.body[..]), (StatusCode::OK, &b"transfer by key 0"[..]));
 }

@@ -3,7 +3,7 @@
 //! status.
 //!
 //! Rows are data. Each one names the path it goes through ([`Via`]); today that is the
-//! core API (`Verifier::verify_at`, and `Gate::admit_at` followed by streaming the
+//! core API (`Verifier::verify_at`, and `Receiver::admit_at` followed by streaming the
 //! body). The middleware rows (tower layer, actix middleware) are appended to the same
 //! table once those land: add a `Via` variant and an arm in [`run`], and every core
 //! row that makes sense over HTTP can be replayed through it.
@@ -17,7 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64ct::{Base64, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
-use hooksig::{BasicAuth, Error, Gate, HeaderSource, Scheme, Verifier};
+use hooksig::pipeline::Receiver;
+use hooksig::{BasicAuth, Error, HeaderSource, Refusal, Scheme, Verifier};
 use http::{HeaderName, HeaderValue};
 use sha2::Sha256;
 
@@ -155,7 +156,7 @@ fn signed(scheme: &str) -> Lines {
 enum Via {
     /// `Verifier::verify_at` with the body in one slice.
     Verify,
-    /// `Gate::admit_at` (method, credentials, Content-Length, headers), then the body
+    /// `Receiver::admit_at` (method, credentials, Content-Length, headers), then the body
     /// streamed in 7-byte chunks through the returned `Verification`.
     Gate { method: &'static str, max_body: Option<usize>, basic: Option<(&'static str, &'static str)> },
     // Middleware rows, once issues 3 and 4 land:
@@ -241,16 +242,25 @@ fn outcome<H: HeaderSource>(row: &Row, headers: &H) -> Result<(), Error> {
             if let Some(limit) = max_body {
                 builder = builder.max_body(*limit);
             }
-            let mut gate = Gate::new(builder.build().unwrap());
+            let mut receiver = Receiver::new(builder.build().unwrap());
             if let Some((user, password)) = basic {
-                gate = gate.basic_auth(BasicAuth::new(user, password).unwrap());
+                receiver = receiver.basic_auth(BasicAuth::new(user, password).unwrap());
             }
-            let mut verification = gate.admit_at(method, headers, at(NOW))?.expect("a verifier is set");
+            let mut intake = receiver.admit_at(method, headers, at(NOW)).map_err(rejected)?;
             for chunk in row.body.chunks(7) {
-                verification.update(chunk)?;
+                intake.push(bytes::Bytes::copy_from_slice(chunk)).map_err(rejected)?;
             }
-            verification.finish().map(|_| ())
+            intake.finish().map(|_| ()).map_err(rejected)
         }
+    }
+}
+
+/// The error of a refusal (the pipeline without replay protection refuses only for
+/// failed checks).
+fn rejected(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::Rejected(error) => error,
+        other => panic!("unexpected refusal {other:?}"),
     }
 }
 

@@ -182,7 +182,12 @@ async fn extractor_replica(
     replay: ReplayProtection,
     layer: Option<VerifyLayer>,
 ) -> SocketAddr {
-    let verifier = Verifier::new(Scheme::tale(), SECRET).unwrap();
+    // Behind a layer, the state holds the layer's own verifier (a clone), whose proof
+    // the extractor then trusts.
+    let verifier = match &layer {
+        Some(layer) => layer.receiver().verifier().unwrap().clone(),
+        None => Verifier::new(Scheme::tale(), SECRET).unwrap(),
+    };
     let state = OnceState { verifier, replay, app: app.clone() };
     let mut router = Router::new().route("/hook", post(extracted));
     if let Some(layer) = layer {
@@ -458,9 +463,9 @@ async fn store_down_fails_closed_with_503_through_the_rejection_hook_or_open_ung
     let rejected = Arc::new(Mutex::new(Vec::new()));
     let seen = rejected.clone();
     let layer = VerifyLayer::new(Verifier::new(Scheme::tale(), SECRET).unwrap())
-        .on_rejection(move |error, gate| {
-            seen.lock().unwrap().push(error.to_string());
-            hooksig::tower::default_rejection(error, gate)
+        .on_rejection(move |refusal, response| {
+            seen.lock().unwrap().push(refusal.to_string());
+            response
         })
         .replay_guard(DownGuard);
     let closed =

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hooksig::replay::{
-    BoxFuture, ClaimOutcome, ClaimToken, Decision, FailMode, Guarded, MemoryReplayGuard, ReplayGuard,
-    ReplayKey, ReplayPolicy, ReplayProtection, ReplayState, ReplayStoreError,
+    BoxFuture, ClaimOutcome, ClaimToken, FailMode, MemoryReplayGuard, ReplayGuard, ReplayKey, ReplayPolicy,
+    ReplayProtection, ReplayState, ReplayStoreError,
 };
-use hooksig::{Error, Scheme, Signer, Verifier};
+use hooksig::{Error, Refusal, Scheme, Signer, Verifier};
 use http::StatusCode;
 
 fn key(name: &str, ttl_ms: u64, lease_ms: u64) -> ReplayKey {
@@ -212,7 +212,7 @@ fn keys_use_the_covered_id_and_never_an_uncovered_one() {
             Signer::new(scheme.clone(), secret).unwrap().sign_at(b"{}", Some("evt_42"), at()).unwrap();
         let verified =
             Verifier::new(scheme.clone(), secret).unwrap().verify_at(&headers, b"{}", at()).unwrap();
-        let k = policy.key(&verified);
+        let k = policy.key(&verified, b"{}");
         assert_eq!(k.as_str(), format!("hooksig:{}:id:evt_42", scheme.name()));
         assert_eq!(k.ttl(), Duration::from_secs(72 * 3600), "{}", scheme.name());
         assert_eq!(k.lease(), Duration::from_secs(60));
@@ -224,26 +224,26 @@ fn keys_use_the_covered_id_and_never_an_uncovered_one() {
         let verifier = Verifier::new(scheme.clone(), "s").unwrap();
         let mut headers =
             Signer::new(scheme.clone(), "s").unwrap().sign_at(b"{}", Some("d-1"), at()).unwrap();
-        let first = policy.key(&verifier.verify(&headers, b"{}").unwrap());
+        let first = policy.key(&verifier.verify(&headers, b"{}").unwrap(), b"{}");
         headers.insert(id_header, "attacker-chosen".parse().unwrap());
-        let second = policy.key(&verifier.verify(&headers, b"{}").unwrap());
+        let second = policy.key(&verifier.verify(&headers, b"{}").unwrap(), b"{}");
         assert_eq!(first, second);
-        assert!(first.as_str().starts_with(&format!("hooksig:{}:sig:", scheme.name())));
+        assert!(first.as_str().starts_with(&format!("hooksig:{}:msg:", scheme.name())));
         assert!(!first.as_str().contains("d-1"));
         assert_eq!(first.ttl(), Duration::from_secs(72 * 3600));
     }
 }
 
 #[test]
-fn signature_keys_hash_the_tag_and_depend_on_the_signed_message() {
+fn message_keys_hash_the_signed_message_not_the_tag() {
     let policy = ReplayPolicy::new().prefix("app:");
     let verifier = Verifier::new(Scheme::tale(), "s").unwrap();
     let signer = Signer::new(Scheme::tale(), "s").unwrap();
     let headers = signer.sign(b"one").unwrap();
-    let k1 = policy.key(&verifier.verify(&headers, b"one").unwrap());
-    let k2 = policy.key(&verifier.verify(&signer.sign(b"two").unwrap(), b"two").unwrap());
+    let k1 = policy.key(&verifier.verify(&headers, b"one").unwrap(), b"one");
+    let k2 = policy.key(&verifier.verify(&signer.sign(b"two").unwrap(), b"two").unwrap(), b"two");
     assert_ne!(k1, k2);
-    let hex = k1.as_str().strip_prefix("app:tale:sig:").unwrap();
+    let hex = k1.as_str().strip_prefix("app:tale:msg:").unwrap();
     assert_eq!(hex.len(), 64);
     assert!(hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     // The digest, not the tag that was on the wire.
@@ -258,19 +258,77 @@ fn timestamped_signature_keys_live_for_the_window_plus_margin() {
     let headers = Signer::new(Scheme::slack(), "s").unwrap().sign_at(b"x", None, at()).unwrap();
     let verifier = Verifier::new(Scheme::slack(), "s").unwrap();
     let verified = verifier.verify_at(&headers, b"x", at()).unwrap();
-    assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(15 * 60));
-    assert_eq!(policy.clone().margin(Duration::ZERO).key(&verified).ttl(), Duration::from_secs(10 * 60));
+    assert_eq!(policy.key(&verified, b"x").ttl(), Duration::from_secs(15 * 60));
+    assert_eq!(
+        policy.clone().margin(Duration::ZERO).key(&verified, b"x").ttl(),
+        Duration::from_secs(10 * 60)
+    );
 
     // A verifier with a wider tolerance: the delivery carries it, and the TTL widens.
     let wide =
         Verifier::builder(Scheme::slack()).secret("s").tolerance(Duration::from_secs(3600)).build().unwrap();
     let verified = wide.verify_at(&headers, b"x", at()).unwrap();
-    assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(2 * 3600 + 5 * 60));
+    assert_eq!(policy.key(&verified, b"x").ttl(), Duration::from_secs(2 * 3600 + 5 * 60));
     // A narrower one never shortens it below the scheme's default.
     let narrow =
         Verifier::builder(Scheme::slack()).secret("s").tolerance(Duration::from_secs(10)).build().unwrap();
     let verified = narrow.verify_at(&headers, b"x", at()).unwrap();
-    assert_eq!(policy.key(&verified).ttl(), Duration::from_secs(15 * 60));
+    assert_eq!(policy.key(&verified, b"x").ttl(), Duration::from_secs(15 * 60));
+}
+
+/// Regression (key rotation): the key was derived from the matched tag, so stripping
+/// one of two signatures, or reordering the receiver's secrets, gave the same delivery
+/// a new key and a second run of the handler.
+#[test]
+fn keys_are_what_was_signed_whatever_matched() {
+    let policy = ReplayPolicy::new();
+    let (new, old) = ("whsec_new", "whsec_old");
+    let body = br#"{"id":"evt_1"}"#;
+    // Stripe during a rotation: `t=T,v1=<new>,v1=<old>`.
+    let both = Signer::builder(Scheme::stripe()).secret(new).secret(old).build().unwrap();
+    let headers = both.sign_at(body, None, at()).unwrap();
+    let value = headers["stripe-signature"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = value.split(',').collect();
+    assert_eq!(parts.len(), 3, "{value}");
+    let stripped_to_old = format!("{},{}", parts[0], parts[2]);
+    let stripped_to_new = format!("{},{}", parts[0], parts[1]);
+    let reordered = format!("{},{},{}", parts[0], parts[2], parts[1]);
+    let receivers = [
+        Verifier::builder(Scheme::stripe()).secret(new).secret(old).build().unwrap(),
+        Verifier::builder(Scheme::stripe()).secret(old).secret(new).build().unwrap(),
+        Verifier::builder(Scheme::stripe()).secret(old).build().unwrap(),
+        Verifier::builder(Scheme::stripe()).secret(new).secret("whsec_next").build().unwrap(),
+    ];
+    let mut keys = Vec::new();
+    for header in [&value, &stripped_to_old, &stripped_to_new, &reordered] {
+        let mut h = http::HeaderMap::new();
+        h.insert("stripe-signature", header.parse().unwrap());
+        for receiver in &receivers {
+            if let Ok(verified) = receiver.verify_at(&h, body, at()) {
+                keys.push(policy.key(&verified, body));
+            }
+        }
+    }
+    assert!(keys.len() >= 10, "{}", keys.len());
+    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
+
+    // Body-only schemes too: Tale with two signature lines.
+    // (Tale's own signer sends one line; a sender in rotation may send one per secret.)
+    let mut headers = Signer::new(Scheme::tale(), new).unwrap().sign(body).unwrap();
+    let old_line = Signer::new(Scheme::tale(), old).unwrap().sign(body).unwrap()["x-tale-signature"].clone();
+    headers.append("x-tale-signature", old_line);
+    let lines: Vec<_> = headers.get_all("x-tale-signature").iter().cloned().collect();
+    assert_eq!(lines.len(), 2, "{headers:?}");
+    let one = Verifier::builder(Scheme::tale()).secret(new).secret(old).build().unwrap();
+    let reordered = Verifier::builder(Scheme::tale()).secret(old).secret(new).build().unwrap();
+    let mut keys = vec![policy.key(&one.verify(&headers, body).unwrap(), body)];
+    for line in &lines {
+        let mut single = http::HeaderMap::new();
+        single.insert("x-tale-signature", line.clone());
+        keys.push(policy.key(&one.verify(&single, body).unwrap(), body));
+        keys.push(policy.key(&reordered.verify(&single, body).unwrap(), body));
+    }
+    assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
 }
 
 // --- the protocol around a handler --------------------------------------------------
@@ -281,30 +339,44 @@ struct Fixture {
     calls: Arc<AtomicUsize>,
 }
 
+const BODY: &[u8] = b"{\"n\":1}";
+
 fn fixture() -> Fixture {
     let verifier = Verifier::new(Scheme::tale(), "s").unwrap();
-    let headers = Signer::new(Scheme::tale(), "s").unwrap().sign(b"{\"n\":1}").unwrap();
+    let headers = Signer::new(Scheme::tale(), "s").unwrap().sign(BODY).unwrap();
     Fixture { verifier, headers, calls: Arc::new(AtomicUsize::new(0)) }
+}
+
+/// The protocol as the integrations run it: check, call the handler with the pass
+/// held, finish the pass with whether it succeeded.
+async fn run<R, Fut>(
+    replay: &ReplayProtection,
+    verified: &hooksig::Verified,
+    handler: impl FnOnce(ReplayState) -> Fut,
+    succeeded: impl FnOnce(&R) -> bool,
+) -> Result<R, Refusal>
+where
+    Fut: std::future::Future<Output = R>,
+{
+    let pass = replay.check(verified, BODY).await?;
+    let output = handler(pass.state()).await;
+    pass.finish(succeeded(&output)).await;
+    Ok(output)
 }
 
 impl Fixture {
     async fn deliver(&self, replay: &ReplayProtection, status: StatusCode) -> Result<StatusCode, Error> {
-        let verified = self.verifier.verify(&self.headers, b"{\"n\":1}")?;
+        let verified = self.verifier.verify(&self.headers, BODY)?;
         let calls = self.calls.clone();
-        let out = replay
-            .run(
-                &verified,
-                |_state| async move {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    status
-                },
-                |s: &StatusCode| s.is_success(),
-            )
-            .await?;
-        Ok(match out {
-            Guarded::Handled(status) => status,
-            other => other.early_response().unwrap().0,
-        })
+        let handler = |_state| async move {
+            calls.fetch_add(1, Ordering::SeqCst);
+            status
+        };
+        match run(replay, &verified, handler, |s: &StatusCode| s.is_success()).await {
+            Ok(status) => Ok(status),
+            Err(Refusal::Rejected(error)) => Err(error),
+            Err(other) => Ok(other.status()),
+        }
     }
 }
 
@@ -336,11 +408,11 @@ async fn a_failed_delivery_is_released_and_its_retry_processed() {
 async fn a_copy_during_processing_gets_409() {
     let f = fixture();
     let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
-    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
-    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!() };
+    let verified = f.verifier.verify(&f.headers, BODY).unwrap();
+    let pass = replay.check(&verified, BODY).await.unwrap();
     assert_eq!(f.deliver(&replay, StatusCode::OK).await.unwrap(), StatusCode::CONFLICT);
     assert_eq!(f.calls.load(Ordering::SeqCst), 0);
-    assert!(claim.complete().await.unwrap());
+    assert!(pass.into_claim().unwrap().complete().await.unwrap());
     assert_eq!(f.deliver(&replay, StatusCode::OK).await.unwrap(), StatusCode::OK);
     assert_eq!(f.calls.load(Ordering::SeqCst), 0);
 }
@@ -349,44 +421,44 @@ async fn a_copy_during_processing_gets_409() {
 async fn a_panicking_handler_releases_its_claim() {
     let f = fixture();
     let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
-    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
+    let verified = f.verifier.verify(&f.headers, BODY).unwrap();
     let (r, v) = (replay.clone(), verified.clone());
     let joined =
-        tokio::spawn(async move { r.run(&v, |_| async { panic!("handler bug") }, |_: &()| true).await })
+        tokio::spawn(async move { run(&r, &v, |_| async { panic!("handler bug") }, |_: &()| true).await })
             .await;
     assert!(joined.unwrap_err().is_panic());
-    assert!(matches!(replay.check(&verified).await.unwrap(), Decision::Proceed(_)));
+    assert_eq!(replay.check(&verified, BODY).await.unwrap().state(), ReplayState::First);
 }
 
 #[tokio::test]
 async fn a_cancelled_handler_releases_its_claim() {
     let f = fixture();
     let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
-    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
-    let slow = replay.run(&verified, |_| tokio::time::sleep(Duration::from_secs(60)), |_| true);
+    let verified = f.verifier.verify(&f.headers, BODY).unwrap();
+    let slow = run(&replay, &verified, |_| tokio::time::sleep(Duration::from_secs(60)), |_| true);
     assert!(tokio::time::timeout(Duration::from_millis(20), slow).await.is_err());
-    assert!(matches!(replay.check(&verified).await.unwrap(), Decision::Proceed(_)));
+    assert_eq!(replay.check(&verified, BODY).await.unwrap().state(), ReplayState::First);
 }
 
 #[tokio::test]
 async fn a_dropped_claim_is_released_and_a_completed_one_is_not() {
     let f = fixture();
     let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
-    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
-    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!() };
-    drop(claim);
-    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!("released on drop") };
-    claim.finish(true).await;
-    assert!(matches!(replay.check(&verified).await.unwrap(), Decision::Duplicate));
+    let verified = f.verifier.verify(&f.headers, BODY).unwrap();
+    let pass = replay.check(&verified, BODY).await.unwrap();
+    drop(pass);
+    let pass = replay.check(&verified, BODY).await.expect("released on drop");
+    pass.finish(true).await;
+    assert_eq!(replay.check(&verified, BODY).await.unwrap_err(), Refusal::Duplicate);
 }
 
 #[tokio::test]
 async fn the_handler_is_told_its_case() {
     let f = fixture();
     let replay = ReplayProtection::new(MemoryReplayGuard::new(100));
-    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
-    let out = replay.run(&verified, |state| async move { state }, |_| true).await.unwrap();
-    assert!(matches!(out, Guarded::Handled(ReplayState::First)));
+    let verified = f.verifier.verify(&f.headers, BODY).unwrap();
+    let out = run(&replay, &verified, |state| async move { state }, |_| true).await.unwrap();
+    assert_eq!(out, ReplayState::First);
 }
 
 /// A store that is always down.
@@ -426,9 +498,9 @@ async fn a_failing_store_gives_503_when_closed_and_runs_unguarded_when_open() {
     let open = ReplayProtection::new(Down).with_fail_mode(FailMode::Open);
     assert_eq!(f.deliver(&open, StatusCode::OK).await.unwrap(), StatusCode::OK);
     assert_eq!(f.calls.load(Ordering::SeqCst), 1);
-    let verified = f.verifier.verify(&f.headers, b"{\"n\":1}").unwrap();
-    let out = open.run(&verified, |state| async move { state }, |_| true).await.unwrap();
-    assert!(matches!(out, Guarded::Handled(ReplayState::Unguarded)));
+    let verified = f.verifier.verify(&f.headers, BODY).unwrap();
+    let out = run(&open, &verified, |state| async move { state }, |_| true).await.unwrap();
+    assert_eq!(out, ReplayState::Unguarded);
 }
 
 #[test]

@@ -15,11 +15,28 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hooksig::replay::{
-    ClaimOutcome, ClaimToken, Decision, FailMode, Guarded, RedisReplayGuard, ReplayGuard, ReplayKey,
-    ReplayProtection, ReplayState,
+    ClaimOutcome, ClaimToken, FailMode, RedisReplayGuard, ReplayGuard, ReplayKey, ReplayProtection,
+    ReplayState,
 };
-use hooksig::{Error, Scheme, Signer, Verifier};
+use hooksig::{Error, Refusal, Scheme, Signer, Verified, Verifier};
 use http::StatusCode;
+
+/// The protocol as the integrations run it: check (with the exact body), call the
+/// handler with the pass held, finish the pass with whether it succeeded.
+async fn run<R, Fut>(
+    replay: &ReplayProtection,
+    (verified, body): &(Verified, Vec<u8>),
+    handler: impl FnOnce(ReplayState) -> Fut,
+    succeeded: impl FnOnce(&R) -> bool,
+) -> Result<R, Refusal>
+where
+    Fut: std::future::Future<Output = R>,
+{
+    let pass = replay.check(verified, body).await?;
+    let output = handler(pass.state()).await;
+    pass.finish(succeeded(&output)).await;
+    Ok(output)
+}
 
 fn key(name: &str, ttl_ms: u64, lease_ms: u64) -> ReplayKey {
     ReplayKey::new(
@@ -172,23 +189,16 @@ async fn a_delivery_is_processed_once_across_replicas() {
     let deliver = |replica: usize, status: StatusCode| {
         let (verifier, replay) = &replicas[replica];
         let calls = calls.clone();
-        let verified = verifier.verify(&headers, b"{}").unwrap();
+        let delivery = (verifier.verify(&headers, b"{}").unwrap(), b"{}".to_vec());
         async move {
-            let out = replay
-                .run(
-                    &verified,
-                    |state| async move {
-                        assert_eq!(state, ReplayState::First);
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        status
-                    },
-                    |s: &StatusCode| s.is_success(),
-                )
-                .await
-                .unwrap();
-            match out {
-                Guarded::Handled(status) => status,
-                other => other.early_response().unwrap().0,
+            let handler = |state| async move {
+                assert_eq!(state, ReplayState::First);
+                calls.fetch_add(1, Ordering::SeqCst);
+                status
+            };
+            match run(replay, &delivery, handler, |s: &StatusCode| s.is_success()).await {
+                Ok(status) => status,
+                Err(refusal) => refusal.status(),
             }
         }
     };
@@ -206,13 +216,13 @@ async fn a_dropped_claim_is_released_in_the_background() {
     let verifier = Verifier::new(Scheme::tale(), "s").unwrap();
     let headers = Signer::new(Scheme::tale(), "s").unwrap().sign(b"x").unwrap();
     let verified = verifier.verify(&headers, b"x").unwrap();
-    let Decision::Proceed(claim) = replay.check(&verified).await.unwrap() else { panic!() };
-    drop(claim);
+    let pass = replay.check(&verified, b"x").await.unwrap();
+    drop(pass);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match replay.check(&verified).await.unwrap() {
-            Decision::Proceed(_) => break,
-            Decision::InProgress if Instant::now() < deadline => {
+        match replay.check(&verified, b"x").await {
+            Ok(_) => break,
+            Err(Refusal::InProgress) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(10)).await
             }
             other => panic!("not released: {other:?}"),
@@ -232,7 +242,7 @@ async fn redis_down_fails_closed_or_open_and_recovers_after_restart() {
     let signer = Signer::new(Scheme::tale(), "s").unwrap();
     let delivery = |n: u32| {
         let body = format!("{{\"n\":{n}}}");
-        verifier.verify(&signer.sign(body.as_bytes()).unwrap(), body.as_bytes()).unwrap()
+        (verifier.verify(&signer.sign(body.as_bytes()).unwrap(), body.as_bytes()).unwrap(), body.into_bytes())
     };
     let calls = AtomicUsize::new(0);
     let handler = |_state: ReplayState| async {
@@ -240,36 +250,42 @@ async fn redis_down_fails_closed_or_open_and_recovers_after_restart() {
         StatusCode::OK
     };
 
-    assert!(matches!(closed.run(&delivery(1), handler, |s| s.is_success()).await, Ok(Guarded::Handled(_))));
+    assert!(run(&closed, &delivery(1), handler, |s| s.is_success()).await.is_ok());
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     server.stop();
     let started = Instant::now();
-    let err = closed.run(&delivery(2), handler, |s| s.is_success()).await.unwrap_err();
+    let Refusal::Rejected(err) = run(&closed, &delivery(2), handler, |s| s.is_success()).await.unwrap_err()
+    else {
+        panic!("not a store error")
+    };
     assert!(matches!(err, Error::ReplayStoreUnavailable { backend: "redis", .. }), "{err}");
     assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout: {:?}", started.elapsed());
     assert_eq!(calls.load(Ordering::SeqCst), 1, "fail closed: the handler is not called");
 
     let verified = delivery(3);
-    let out = open.run(&verified, |state| async move { state }, |_| true).await.unwrap();
-    assert!(matches!(out, Guarded::Handled(ReplayState::Unguarded)), "fail open: processed unguarded");
+    let out = run(&open, &verified, |state| async move { state }, |_| true).await.unwrap();
+    assert_eq!(out, ReplayState::Unguarded, "fail open: processed unguarded");
 
     server.run();
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match closed.run(&delivery(4), handler, |s| s.is_success()).await {
-            Ok(Guarded::Handled(_)) => break,
-            Err(Error::ReplayStoreUnavailable { .. }) if Instant::now() < deadline => {
+        match run(&closed, &delivery(4), handler, |s| s.is_success()).await {
+            Ok(_) => break,
+            Err(Refusal::Rejected(Error::ReplayStoreUnavailable { .. })) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             other => panic!("after restart: {other:?}"),
         }
     }
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert!(matches!(closed.run(&delivery(4), handler, |s| s.is_success()).await, Ok(Guarded::Duplicate)));
+    assert_eq!(
+        run(&closed, &delivery(4), handler, |s| s.is_success()).await.unwrap_err(),
+        Refusal::Duplicate
+    );
     eprintln!("recovered after {attempts} attempt(s)");
 }
 

@@ -22,7 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64ct::{Base64, Base64Unpadded, Base64Url, Base64UrlUnpadded, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
-use hooksig::{BasicAuth, Error, Gate, Scheme, Signer, Verifier};
+use hooksig::pipeline::Receiver;
+use hooksig::{BasicAuth, Error, Scheme, Signer, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use sha2::Sha256;
 
@@ -274,21 +275,26 @@ fn nothing_formatted_shows_a_secret_or_an_expected_mac() {
             }
         }
 
-        // The gate, with and without credentials.
+        // The receive pipeline, with and without credentials.
         let gate =
-            Gate::new(verifier.clone()).basic_auth(BasicAuth::new(BASIC_USER, BASIC_PASSWORD).unwrap());
-        scan.debug(&format!("{name} Gate"), &gate);
-        let e = gate.admit_at("POST", &headers, at(NOW)).unwrap_err();
+            Receiver::new(verifier.clone()).basic_auth(BasicAuth::new(BASIC_USER, BASIC_PASSWORD).unwrap());
+        scan.debug(&format!("{name} Receiver"), &gate);
+        let refusal = gate.admit_at("POST", &headers, at(NOW)).unwrap_err();
+        scan.debug(&format!("{name} refusal without credentials"), &refusal);
+        scan.display(&format!("{name} refusal without credentials"), &refusal);
+        let response = gate.respond(&refusal);
+        scan.debug(&format!("{name} refusal response"), &response);
+        let e = refusal.error().cloned().unwrap();
         record(&mut scan, &format!("{name} gate without credentials"), e);
-        let e = gate.admit_at("GET", &headers, at(NOW)).unwrap_err();
+        let e = gate.admit_at("GET", &headers, at(NOW)).unwrap_err().error().cloned().unwrap();
         record(&mut scan, &format!("{name} gate GET"), e);
         let mut with_auth = headers.clone();
         let credentials = Base64::encode_string(format!("{BASIC_USER}:{BASIC_PASSWORD}").as_bytes());
         with_auth
             .insert(http::header::AUTHORIZATION, header_value(format!("Basic {credentials}").as_bytes()));
-        let verification = gate.admit_at("POST", &with_auth, at(NOW)).unwrap().unwrap();
-        scan.debug(&format!("{name} Verification (gated)"), &verification);
-        scan.debug(&format!("{name} Gate (after success)"), &gate);
+        let intake = gate.admit_at("POST", &with_auth, at(NOW)).unwrap();
+        scan.debug(&format!("{name} Intake"), &intake);
+        scan.debug(&format!("{name} Receiver (after success)"), &gate);
     }
 
     // Basic credentials and their digest.

@@ -392,10 +392,9 @@ async fn an_outer_request_body_limit_layer_still_maps_to_413() {
 #[tokio::test]
 async fn on_rejection_builds_the_response() {
     let seen = Seen::default();
-    let layer = tale_layer().on_rejection(|error, gate| {
-        let mut res = hooksig::tower::default_rejection(error, gate);
+    let layer = tale_layer().on_rejection(|refusal, mut res| {
         res.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
-        *res.body_mut() = Bytes::from(format!(r#"{{"error":"{}"}}"#, error.public_message()));
+        *res.body_mut() = Bytes::from(format!(r#"{{"error":"{}"}}"#, refusal.public_message()));
         res
     });
     let answer = send(&layer, &seen, Request::post("/hook").body(Full::new(Bytes::new())).unwrap()).await;

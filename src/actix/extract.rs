@@ -1,24 +1,27 @@
 //! The all-or-nothing [`Verified<T>`] extractor, and [`VerifiedOnce<T>`], which also
 //! processes each delivery once.
 
-use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError, web};
-use bytes::Bytes;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 
-use crate::replay::{Claim, Decision, ReplayProtection, ReplayState, ReplayStoreError};
-use crate::{Error, Verifier};
+use crate::error::{Error, Refusal};
+use crate::pipeline::Chunks;
+use crate::replay::{Claim, Pass, ReplayProtection, ReplayState, ReplayStoreError};
+use crate::verify::Verifier;
 
 /// Extracts `T` from a body whose signature has been verified, or refuses the
 /// request.
 ///
 /// - Behind [`VerifySignature`](super::VerifySignature) the body was verified already:
-///   the extractor takes the middleware's [`crate::Verified`] from the request
-///   extensions and lets `T` read the bytes the middleware put back. Nothing is
-///   hashed twice.
+///   when the middleware's [`crate::Verified`] came from the same verifier as the one
+///   in `app_data` (a clone of it: [`crate::Verified::is_from`]), the extractor
+///   takes it and lets `T` read the bytes the middleware put back. Nothing is hashed
+///   twice. A proof from another verifier (a middleware holding other tenants'
+///   secrets) is not trusted: the body is verified here.
 /// - On its own, it takes the [`Verifier`] from `app_data`, registered either as a
 ///   plain `Verifier` (`.app_data(verifier.clone())`; it is an `Arc` inside) or as
 ///   `web::Data<Verifier>` (the plain value is looked up first). It refuses a
@@ -142,23 +145,27 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let already = req.extensions().get::<crate::Verified>().cloned();
-        if let Some(verified) = already {
+        let verifier = app_data::<Verifier>(req);
+        if let Some(verified) = trusted_proof(req, verifier.as_ref()) {
             let inner = T::from_request(req, payload);
             return Box::pin(
                 async move { Ok(Verified { inner: inner.await.map_err(Into::into)?, verified }) },
             );
         }
-
-        let verifier = app_data::<Verifier>(req);
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let (body, verified) = verify(&req, &mut payload, verifier).await?;
-            let inner = T::from_request(&req, &mut Payload::from(body)).await.map_err(Into::into)?;
+            let (chunks, verified) = verify(&req, &mut payload, verifier).await?;
+            let inner = T::from_request(&req, &mut super::payload(chunks)).await.map_err(Into::into)?;
             Ok(Verified { inner, verified })
         })
     }
+}
+
+/// The middleware's proof, if it came from `verifier` (an identity check).
+fn trusted_proof(req: &HttpRequest, verifier: Option<&Verifier>) -> Option<crate::Verified> {
+    let verifier = verifier?;
+    req.extensions().get::<crate::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
 }
 
 /// `T` from `app_data`, registered as a plain value (looked up first) or as
@@ -167,23 +174,34 @@ fn app_data<T: Clone + 'static>(req: &HttpRequest) -> Option<T> {
     req.app_data::<T>().cloned().or_else(|| req.app_data::<web::Data<T>>().map(|data| T::clone(data)))
 }
 
-/// Verifies the body with `verifier` (the extractor's path, without the
-/// middleware): the exact bytes and the proof, also put into the extensions.
+/// Verifies the body with `verifier` (the extractor's path, without a trusted
+/// middleware proof): the exact bytes and the proof, also put into the extensions.
 async fn verify(
     req: &HttpRequest,
     payload: &mut Payload,
     verifier: Option<Verifier>,
-) -> Result<(Bytes, crate::Verified), Error> {
+) -> Result<(Chunks, crate::Verified), Refusal> {
     let verifier = verifier.ok_or(Error::InvalidConfig { reason: "no hooksig::Verifier in app_data" })?;
-    if let Some(len) = crate::content_length(req.headers())?
-        && len > verifier.max_body()
-    {
-        return Err(Error::BodyTooLarge { limit: verifier.max_body() });
-    }
-    let verification = verifier.begin(req.headers())?;
-    let (body, verified) = super::read_verified(payload, verification).await?;
+    // Checks Content-Length against the limit, then the signature headers.
+    let mut verification = verifier.begin(req.headers())?;
+    let chunks = collect(payload, |chunk| verification.update(chunk)).await?;
+    let verified = verification.finish()?;
     req.extensions_mut().insert(verified.clone());
-    Ok((body, verified))
+    Ok((chunks, verified))
+}
+
+/// Reads the payload into [`Chunks`], handing each chunk to `take` first.
+async fn collect(
+    payload: &mut Payload,
+    mut take: impl FnMut(&[u8]) -> Result<(), Error>,
+) -> Result<Chunks, Refusal> {
+    let mut chunks = Chunks::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| Error::BodyRead)?;
+        take(&chunk)?;
+        chunks.push(chunk);
+    }
+    Ok(chunks)
 }
 
 /// [`Verified<T>`] that also processes each delivery once: the extractor for a
@@ -256,8 +274,7 @@ async fn verify(
 pub struct VerifiedOnce<T> {
     inner: T,
     verified: crate::Verified,
-    state: ReplayState,
-    claim: Option<Claim>,
+    pass: Pass,
 }
 
 impl<T> VerifiedOnce<T> {
@@ -280,10 +297,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = web::post().to(hook);
     /// ```
     pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
-        match self.claim.take() {
-            Some(claim) => claim.complete().await.map(drop),
-            None => Ok(()),
-        }
+        self.pass.complete().await
     }
 
     /// Gives the claim back now, so that the sender's retry is processed (dropping
@@ -304,10 +318,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = web::post().to(hook);
     /// ```
     pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
-        match self.claim.take() {
-            Some(claim) => claim.release().await.map(drop),
-            None => Ok(()),
-        }
+        self.pass.release().await
     }
 
     /// Which case the handler runs in: [`ReplayState::First`] (a claim is held, here
@@ -322,7 +333,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = web::post().to(hook);
     /// ```
     pub fn state(&self) -> ReplayState {
-        self.state
+        self.pass.state()
     }
 
     /// What was verified: scheme, matched key, timestamp, delivery id.
@@ -354,7 +365,7 @@ impl<T> VerifiedOnce<T> {
     /// # let _ = web::post().to(hook);
     /// ```
     pub fn into_parts(self) -> (T, crate::Verified, Option<Claim>) {
-        (self.inner, self.verified, self.claim)
+        (self.inner, self.verified, self.pass.into_claim())
     }
 }
 
@@ -380,71 +391,44 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        // The middleware ran the protocol already (it holds the claim, or the store
-        // was down and the fail mode is open): do not claim again.
-        let ran = req.extensions().get::<ReplayState>().copied();
-        let already = req.extensions().get::<crate::Verified>().cloned();
-        let verifier = if already.is_none() { app_data::<Verifier>(req) } else { None };
-        let replay = if ran.is_none() { app_data::<ReplayProtection>(req) } else { None };
+        let verifier = app_data::<Verifier>(req);
+        let trusted = trusted_proof(req, verifier.as_ref());
+        // A middleware that verified with this verifier and ran the protocol holds the
+        // claim (or ran unguarded): do not claim again.
+        let ran = trusted.as_ref().and_then(|_| req.extensions().get::<ReplayState>().copied());
+        let replay = app_data::<ReplayProtection>(req);
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let (verified, mut payload) = match already {
-                Some(verified) => (verified, payload),
-                None => {
-                    let (body, verified) = verify(&req, &mut payload, verifier).await?;
-                    (verified, Payload::from(body))
+            let (verified, pass, mut payload) = match (trusted, ran) {
+                (Some(verified), Some(ran)) => (verified, Pass::unclaimed(ran), payload),
+                (Some(verified), None) => {
+                    let chunks = collect(&mut payload, |_| Ok(())).await?;
+                    let pass = claim(replay, &verified, &chunks).await?;
+                    (verified, pass, super::payload(chunks))
                 }
-            };
-            let (state, claim) = match ran {
-                Some(ran) => (ran, None),
-                None => {
-                    let replay = replay.ok_or(Error::InvalidConfig {
-                        reason: "no hooksig::replay::ReplayProtection in app_data",
-                    })?;
-                    match replay.check(&verified).await? {
-                        Decision::Proceed(claim) => (ReplayState::First, Some(claim)),
-                        Decision::Unguarded => (ReplayState::Unguarded, None),
-                        Decision::InProgress => return Err(ReplayAnswer(ReplayState::InProgress).into()),
-                        Decision::Duplicate => return Err(ReplayAnswer(ReplayState::Duplicate).into()),
-                    }
+                (None, _) => {
+                    let (chunks, verified) = verify(&req, &mut payload, verifier).await?;
+                    let pass = claim(replay, &verified, &chunks).await?;
+                    (verified, pass, super::payload(chunks))
                 }
             };
             // Claimed before `T` reads the body, so that a copy in progress or done is
-            // answered without parsing; if `T` refuses the body, the claim is dropped
-            // and so released.
+            // answered without parsing; if `T` refuses the body, the pass is dropped
+            // and its claim released.
             let inner = T::from_request(&req, &mut payload).await.map_err(Into::into)?;
-            Ok(VerifiedOnce { inner, verified, state, claim })
+            Ok(VerifiedOnce { inner, verified, pass })
         })
     }
 }
 
-/// The answer for a delivery [`VerifiedOnce`] keeps from the handler: 409 or
-/// 200-duplicate. Not a failure, but actix-web extractors answer through errors.
-#[derive(Debug)]
-struct ReplayAnswer(ReplayState);
-
-impl ReplayAnswer {
-    fn status_and_message(&self) -> (http::StatusCode, &'static str) {
-        self.0.early_response().unwrap_or((http::StatusCode::INTERNAL_SERVER_ERROR, "internal error"))
-    }
-}
-
-impl fmt::Display for ReplayAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.status_and_message().1)
-    }
-}
-
-impl ResponseError for ReplayAnswer {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        let status = self.status_and_message().0.as_u16();
-        actix_web::http::StatusCode::from_u16(status)
-            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (status, message) = self.status_and_message();
-        super::replay_answer(status, message)
-    }
+/// Claims a verified delivery with the `ReplayProtection` from `app_data`.
+async fn claim(
+    replay: Option<ReplayProtection>,
+    verified: &crate::Verified,
+    chunks: &Chunks,
+) -> Result<Pass, Refusal> {
+    let replay =
+        replay.ok_or(Error::InvalidConfig { reason: "no hooksig::replay::ReplayProtection in app_data" })?;
+    replay.check_chunks(verified, chunks.slices()).await
 }

@@ -3,27 +3,29 @@
 use std::fmt;
 use std::future::{Ready, ready};
 use std::rc::Rc;
-use std::sync::Arc;
 
+use actix_web::HttpMessage as _;
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{HttpMessage as _, HttpRequest};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 
-use crate::replay::{Guarded, ReplayProtection, ReplayState};
-use crate::{BasicAuth, Error, Gate, Verifier};
-
-type RejectionHook = Arc<dyn Fn(&HttpRequest, &Error) + Send + Sync>;
+use crate::basic_auth::BasicAuth;
+use crate::error::Refusal;
+use crate::pipeline::{Delivery, Receiver};
+use crate::replay::ReplayProtection;
+use crate::verify::Verifier;
 
 /// Verifies webhook deliveries before the wrapped `App`, `scope` or `resource` sees
 /// them.
 ///
-/// Runs the [`Gate`] checks before reading the body (method 405, Basic credentials
-/// 401, `Content-Length` 413, signature headers), then streams the payload through
-/// the verification under the verifier's limit (413 past it, without reading
-/// further), puts the exact bytes back with `set_payload` and inserts
-/// [`crate::Verified`] into the request extensions. Only verified requests reach the
-/// inner service.
+/// A thin adapter around a [`Receiver`] (the framework-neutral receive pipeline):
+/// runs its checks before reading the body (method 405, Basic credentials 401,
+/// `Content-Length` 413, signature headers), then streams the payload into it under
+/// the verifier's limit (413 past it, without reading further), puts the exact bytes
+/// back with `set_payload` and inserts [`crate::Verified`] into the request
+/// extensions. Only verified requests reach the inner service.
 ///
 /// `Clone`, `Send` and `Sync`: build it once and clone it into the `HttpServer`
 /// factory. Wrap only the hook's resource (or a scope of hooks): every route under it
@@ -66,9 +68,7 @@ type RejectionHook = Arc<dyn Fn(&HttpRequest, &Error) + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct VerifySignature {
-    gate: Gate,
-    on_rejection: Option<RejectionHook>,
-    replay: Option<ReplayProtection>,
+    receiver: Receiver,
 }
 
 impl VerifySignature {
@@ -78,11 +78,11 @@ impl VerifySignature {
     /// ```
     /// let verifier = hooksig::Verifier::new(hooksig::Scheme::github(), "s")?;
     /// let middleware = hooksig::actix::VerifySignature::new(verifier);
-    /// assert_eq!(middleware.gate().allow(), "POST");
+    /// assert_eq!(middleware.receiver().allow(), "POST");
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn new(verifier: Verifier) -> VerifySignature {
-        VerifySignature::from_gate(Gate::new(verifier))
+        VerifySignature::from_receiver(Receiver::new(verifier))
     }
 
     /// Accepts POST requests carrying `auth`'s HTTP Basic credentials, with no
@@ -91,24 +91,24 @@ impl VerifySignature {
     /// ```
     /// use hooksig::{BasicAuth, actix::VerifySignature};
     /// let middleware = VerifySignature::basic_only(BasicAuth::new("hook", "p4ss")?);
-    /// assert!(middleware.gate().verifier().is_none());
+    /// assert!(middleware.receiver().verifier().is_none());
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn basic_only(auth: BasicAuth) -> VerifySignature {
-        VerifySignature::from_gate(Gate::basic_only(auth))
+        VerifySignature::from_receiver(Receiver::basic_only(auth))
     }
 
-    /// Uses a [`Gate`] built elsewhere (for instance shared with a tower layer).
+    /// Uses a [`Receiver`] built elsewhere (for instance shared with a tower layer).
     ///
     /// ```
-    /// use hooksig::{Gate, Scheme, Verifier, actix::VerifySignature};
-    /// let gate = Gate::new(Verifier::new(Scheme::slack(), "s")?);
-    /// let middleware = VerifySignature::from_gate(gate);
-    /// assert!(middleware.gate().verifier().is_some());
+    /// use hooksig::{Scheme, Verifier, actix::VerifySignature, pipeline::Receiver};
+    /// let receiver = Receiver::new(Verifier::new(Scheme::slack(), "s")?);
+    /// let middleware = VerifySignature::from_receiver(receiver);
+    /// assert!(middleware.receiver().verifier().is_some());
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn from_gate(gate: Gate) -> VerifySignature {
-        VerifySignature { gate, on_rejection: None, replay: None }
+    pub fn from_receiver(receiver: Receiver) -> VerifySignature {
+        VerifySignature { receiver }
     }
 
     /// Also requires HTTP Basic credentials (checked before the signature; 401 with
@@ -118,12 +118,11 @@ impl VerifySignature {
     /// use hooksig::{BasicAuth, Scheme, Verifier, actix::VerifySignature};
     /// let middleware = VerifySignature::new(Verifier::new(Scheme::tale(), "s")?)
     ///     .basic_auth(BasicAuth::new("hook", "p4ss")?);
-    /// assert!(middleware.gate().basic().is_some());
+    /// assert!(middleware.receiver().basic().is_some());
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn basic_auth(mut self, auth: BasicAuth) -> VerifySignature {
-        self.gate = self.gate.basic_auth(auth);
-        self
+    pub fn basic_auth(self, auth: BasicAuth) -> VerifySignature {
+        VerifySignature { receiver: self.receiver.basic_auth(auth) }
     }
 
     /// Replaces the accepted methods (default: POST only; other methods get 405 with
@@ -134,23 +133,26 @@ impl VerifySignature {
     /// use hooksig::{Scheme, Verifier, actix::VerifySignature};
     /// let middleware = VerifySignature::new(Verifier::new(Scheme::tale(), "s")?)
     ///     .allow_methods([Method::POST, Method::PUT]);
-    /// assert_eq!(middleware.gate().allow(), "POST, PUT");
+    /// assert_eq!(middleware.receiver().allow(), "POST, PUT");
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn allow_methods(
-        mut self,
+        self,
         methods: impl IntoIterator<Item = actix_web::http::Method>,
     ) -> VerifySignature {
-        // actix-web 4 uses `http` 0.2; the gate speaks `http` 1. Convert by name.
+        // actix-web 4 uses `http` 0.2; the pipeline speaks `http` 1. Convert by name.
         let methods =
             methods.into_iter().filter_map(|m| http::Method::from_bytes(m.as_str().as_bytes()).ok());
-        self.gate = self.gate.allow_methods(methods);
-        self
+        VerifySignature { receiver: self.receiver.allow_methods(methods) }
     }
 
-    /// Calls `hook` with the request and the reason for every rejected request,
-    /// before the rejection is sent: for metrics and logs. The [`Error`]'s `Display`
-    /// form names the header and the reason; it never contains a secret or a MAC.
+    /// Builds every refusal's response with `f`: it gets the [`Refusal`] and the
+    /// default response (status, short text, `Allow`, `WWW-Authenticate`,
+    /// `Retry-After`; see [`Receiver::default_response`]) and returns the response
+    /// to send. Replay answers (409, 200 duplicate, 503) go through it too. The same
+    /// hook, with the same meaning, as the tower layer's
+    /// (`hooksig::tower::VerifyLayer::on_rejection`). Its `Display` form names the
+    /// header and the reason; it never contains a secret or a MAC.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -160,19 +162,20 @@ impl VerifySignature {
     /// let rejected = Arc::new(AtomicUsize::new(0));
     /// let counter = Arc::clone(&rejected);
     /// let middleware = VerifySignature::new(Verifier::new(Scheme::tale(), "s")?)
-    ///     .on_rejection(move |req, error| {
+    ///     .on_rejection(move |refusal, mut response| {
     ///         counter.fetch_add(1, Ordering::Relaxed);
-    ///         eprintln!("{} {}: {error}", req.method(), req.path());
+    ///         eprintln!("refused: {refusal}");
+    ///         *response.body_mut() = format!(r#"{{"error":"{}"}}"#, refusal.public_message()).into();
+    ///         response
     ///     });
     /// # let _ = middleware;
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn on_rejection<F>(mut self, hook: F) -> VerifySignature
+    pub fn on_rejection<F>(self, f: F) -> VerifySignature
     where
-        F: Fn(&HttpRequest, &Error) + Send + Sync + 'static,
+        F: Fn(&Refusal, http::Response<Bytes>) -> http::Response<Bytes> + Send + Sync + 'static,
     {
-        self.on_rejection = Some(Arc::new(hook));
-        self
+        VerifySignature { receiver: self.receiver.on_rejection(f) }
     }
 
     /// Processes each delivery once, and acknowledges only what was processed (see
@@ -181,19 +184,20 @@ impl VerifySignature {
     /// For a verified delivery the middleware claims its replay key, then:
     ///
     /// - **first sight**: calls the wrapped service with
-    ///   [`ReplayState::First`] in the request extensions. A 2xx response marks the
-    ///   delivery done; any other status, an error, or a panic or cancellation of
-    ///   the handler releases the claim, so the sender's retry is processed.
+    ///   [`ReplayState::First`](crate::replay::ReplayState::First) in the request
+    ///   extensions. A 2xx response marks the delivery done; any other status, an
+    ///   error, or a panic or cancellation of the handler releases the claim, so the
+    ///   sender's retry is processed.
     /// - **in progress** on another worker or replica: answers 409
-    ///   `delivery in progress`; the handler is not called.
+    ///   `delivery in progress` with `Retry-After`; the handler is not called.
     /// - **already done**: answers 200 `duplicate delivery`; the handler is not
     ///   called.
     /// - **store unavailable**: with [`FailMode::Closed`](crate::replay::FailMode)
-    ///   (the default) answers 503 as a rejection ([`Error::ReplayStoreUnavailable`],
-    ///   reported to [`VerifySignature::on_rejection`]); with `FailMode::Open` calls
-    ///   the handler with [`ReplayState::Unguarded`].
+    ///   (the default) answers 503 with `Retry-After`; with `FailMode::Open` calls
+    ///   the handler with [`ReplayState::Unguarded`](crate::replay::ReplayState::Unguarded).
     ///
-    /// Takes a guard ([`MemoryReplayGuard`](crate::replay::MemoryReplayGuard), a
+    /// All of these answers go through [`VerifySignature::on_rejection`]. Takes a
+    /// guard ([`MemoryReplayGuard`](crate::replay::MemoryReplayGuard), a
     /// `RedisReplayGuard`) or a configured [`ReplayProtection`]. Build the middleware
     /// once, outside the `HttpServer` factory, so that every worker shares one
     /// guard. A [`basic_only`](VerifySignature::basic_only) middleware verifies no
@@ -229,15 +233,8 @@ impl VerifySignature {
     /// # })?;
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn replay_guard(mut self, replay: impl Into<ReplayProtection>) -> VerifySignature {
-        #[cfg(feature = "tracing")]
-        if self.gate.verifier().is_none() {
-            tracing::warn!(
-                "hooksig: a replay guard on a basic-only middleware is ignored (no signature to key on)"
-            );
-        }
-        self.replay = Some(replay.into());
-        self
+    pub fn replay_guard(self, replay: impl Into<ReplayProtection>) -> VerifySignature {
+        VerifySignature { receiver: self.receiver.replay_guard(replay) }
     }
 
     /// The replay protection, if [`VerifySignature::replay_guard`] set one.
@@ -250,45 +247,38 @@ impl VerifySignature {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn replay(&self) -> Option<&ReplayProtection> {
-        self.replay.as_ref()
+        self.receiver.replay()
     }
 
-    /// The checks this middleware runs before reading a body.
-    pub fn gate(&self) -> &Gate {
-        &self.gate
-    }
-
-    /// Everything up to (and including) the body: `Ok` with the request ready for the
-    /// inner service, or the reason to refuse it.
-    async fn admit(&self, req: &mut ServiceRequest) -> Result<(), Error> {
-        let Some(verification) = self.gate.admit(req.method().as_str(), req.headers())? else {
-            return Ok(());
-        };
-        let mut payload = req.take_payload();
-        let (body, verified) = super::read_verified(&mut payload, verification).await?;
-        req.set_payload(Payload::from(body));
-        req.extensions_mut().insert(verified);
-        Ok(())
-    }
-
-    fn reject(&self, req: ServiceRequest, error: &Error) -> ServiceResponse {
-        #[cfg(feature = "tracing")]
-        tracing::debug!(method = %req.method(), path = req.path(), %error, "webhook delivery rejected");
-        if let Some(hook) = &self.on_rejection {
-            hook(req.request(), error);
-        }
-        req.into_response(super::rejection(error, self.gate.challenge_for(error)))
+    /// The receive pipeline this middleware drives.
+    pub fn receiver(&self) -> &Receiver {
+        &self.receiver
     }
 }
 
 impl fmt::Debug for VerifySignature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifySignature")
-            .field("gate", &self.gate)
-            .field("on_rejection", &self.on_rejection.is_some())
-            .field("replay", &self.replay)
-            .finish()
+        f.debug_struct("VerifySignature").field("receiver", &self.receiver).finish()
     }
+}
+
+/// Admits the request and moves its payload into the pipeline: the delivery for the
+/// handler, or the refusal. A basic-only receiver does not read the body.
+async fn receive(receiver: &Receiver, req: &mut ServiceRequest) -> Result<Delivery, Refusal> {
+    let mut intake = receiver.admit(req.method().as_str(), req.headers())?;
+    let reads_body = receiver.verifier().is_some();
+    if reads_body {
+        let mut payload = req.take_payload();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| intake.read_error(false))?;
+            intake.push(chunk)?;
+        }
+    }
+    let delivery = receiver.proceed(intake.finish()?).await?;
+    if reads_body {
+        req.set_payload(super::payload(delivery.body.clone()));
+    }
+    Ok(delivery)
 }
 
 impl<S, B> Transform<S, ServiceRequest> for VerifySignature
@@ -303,31 +293,21 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(VerifySignatureMiddleware { service: Rc::new(service), config: Rc::new(self.clone()) }))
+        ready(Ok(VerifySignatureMiddleware { service: Rc::new(service), receiver: self.receiver.clone() }))
     }
 }
 
-/// The service [`VerifySignature`] wraps around the inner service (created by
-/// actix-web through [`Transform`]; not built by hand).
-///
-/// ```
-/// use actix_web::{App, HttpResponse, web};
-/// use hooksig::{Scheme, Verifier, actix::VerifySignature};
-/// // `App::wrap` turns the transform into a `VerifySignatureMiddleware` per worker.
-/// let app = App::new()
-///     .wrap(VerifySignature::new(Verifier::new(Scheme::tale(), "s")?))
-///     .route("/hook", web::post().to(HttpResponse::Ok));
-/// # let _ = app;
-/// # Ok::<(), hooksig::Error>(())
-/// ```
+/// The per-worker service [`VerifySignature`] wraps around the inner service
+/// (created by actix-web through [`Transform`]; not built by hand).
+#[doc(hidden)]
 pub struct VerifySignatureMiddleware<S> {
     service: Rc<S>,
-    config: Rc<VerifySignature>,
+    receiver: Receiver,
 }
 
 impl<S> fmt::Debug for VerifySignatureMiddleware<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifySignatureMiddleware").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("VerifySignatureMiddleware").field("receiver", &self.receiver).finish_non_exhaustive()
     }
 }
 
@@ -344,45 +324,29 @@ where
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let config = Rc::clone(&self.config);
+        let receiver = self.receiver.clone();
         Box::pin(async move {
-            if let Err(error) = config.admit(&mut req).await {
-                return Ok(config.reject(req, &error).map_into_right_body());
+            let Delivery { proof, pass, .. } = match receive(&receiver, &mut req).await {
+                Ok(delivery) => delivery,
+                Err(refusal) => {
+                    let response = super::response(receiver.respond(&refusal));
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+            };
+            if let Some(proof) = proof {
+                req.extensions_mut().insert(proof);
             }
-            let verified = req.extensions().get::<crate::Verified>().cloned();
-            let (Some(replay), Some(verified)) = (&config.replay, verified) else {
-                return service.call(req).await.map(ServiceResponse::map_into_left_body);
-            };
-            // The request stays here unless the handler is called, to answer the other
-            // cases with it.
-            let mut pending = Some(req);
-            let handler = |state: ReplayState| {
-                let req = pending.take();
-                async move {
-                    let Some(req) = req else {
-                        return Err(Error::InvalidConfig { reason: "request already handed on" }.into());
-                    };
-                    req.extensions_mut().insert(state);
-                    service.call(req).await
-                }
-            };
-            let processed = |out: &Result<ServiceResponse<B>, actix_web::Error>| {
-                out.as_ref().is_ok_and(|res| res.status().is_success())
-            };
-            let guarded = replay.run(&verified, handler, processed).await;
-            match (guarded, pending) {
-                (Ok(Guarded::Handled(out)), _) => out.map(ServiceResponse::map_into_left_body),
-                (Ok(early), Some(req)) => {
-                    let (status, message) = early
-                        .early_response()
-                        .unwrap_or((http::StatusCode::INTERNAL_SERVER_ERROR, "internal error"));
-                    Ok(req.into_response(super::replay_answer(status, message)).map_into_right_body())
-                }
-                (Err(error), Some(req)) => Ok(config.reject(req, &error).map_into_right_body()),
-                (Ok(_) | Err(_), None) => {
-                    Err(Error::InvalidConfig { reason: "request already handed on" }.into())
-                }
+            if let Some(pass) = &pass {
+                req.extensions_mut().insert(pass.state());
             }
+            // `pass` lives across the handler: a panic or a cancellation drops it, and
+            // its claim is released.
+            let output = service.call(req).await;
+            if let Some(pass) = pass {
+                // Acknowledged (2xx) means processed: only then is the delivery done.
+                pass.finish(output.as_ref().is_ok_and(|res| res.status().is_success())).await;
+            }
+            output.map(ServiceResponse::map_into_left_body)
         })
     }
 }

@@ -35,15 +35,17 @@
 //! # Middleware or extractor
 //!
 //! - [`VerifySignature`] wraps an `App`, a `scope` or a `resource`. Before reading the
-//!   body it runs the shared [`Gate`](crate::Gate) checks (method 405, HTTP Basic
+//!   body it runs the pipeline's checks (method 405, HTTP Basic
 //!   credentials 401, `Content-Length` 413, signature/timestamp/id headers 400/401);
-//!   then it reads the payload chunk by chunk into the streaming
-//!   [`Verification`], stopping at the body limit (413), puts
-//!   the exact bytes back into the request, inserts [`crate::Verified`] into the
+//!   then it reads the payload chunk by chunk into the pipeline (hashing as it goes,
+//!   keeping the chunks as received), stopping at the body limit (413), puts the
+//!   exact bytes back into the request, inserts [`crate::Verified`] into the
 //!   request extensions and calls the wrapped service. Rejections never reach it.
 //! - [`Verified<T>`] wraps any body extractor (`Verified<web::Bytes>`,
-//!   `Verified<web::Json<E>>`, `Verified<String>`). Behind the middleware it only
-//!   picks up the middleware's result (no second hash); on its own it takes the
+//!   `Verified<web::Json<E>>`, `Verified<String>`). Behind the middleware it picks up
+//!   the middleware's result (no second hash) when it came from the same
+//!   [`Verifier`](crate::Verifier) (a clone of the one in `app_data`); on its own, or
+//!   behind a middleware with other secrets, it takes the
 //!   [`Verifier`](crate::Verifier) from `app_data`, buffers the body under the
 //!   verifier's limit, verifies it and hands `T` the exact bytes.
 //!
@@ -53,10 +55,12 @@
 //!   with [`VerifiedOnce::complete`]). Either way a copy in progress gets 409 and a
 //!   copy already processed gets 200 `duplicate delivery`, without the handler.
 //!
-//! Rejections answer with [`Error::status`] and [`Error::public_message`] as a
-//! `text/plain` body (the same words as the tower layer), plus `Allow` on 405 and
-//! `WWW-Authenticate` on a failed Basic check. [`VerifySignature::on_rejection`]
-//! reports them to your metrics.
+//! The middleware is a thin adapter around the framework-neutral receive pipeline
+//! ([`crate::pipeline::Receiver`]), the same one the tower layer drives: refusals
+//! answer with the same status, the same short `text/plain` body and the same
+//! headers (`Allow` on 405, `WWW-Authenticate` on a failed Basic check,
+//! `Retry-After` on 409 and 503), and [`VerifySignature::on_rejection`] builds the
+//! response with the same meaning as the tower layer's hook.
 //!
 //! # Payload limits: hooksig's and actix's
 //!
@@ -88,14 +92,17 @@
 //! connection when a `Content-Length` body was left unread (it drains a dropped
 //! chunked body instead). The middleware never reads a body it has already refused.
 
+use actix_web::HttpResponse;
+use actix_web::ResponseError;
 use actix_web::body::BoxBody;
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt as _;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
 
-use crate::{Error, HeaderSource, Verification};
+use crate::error::{Error, Refusal};
+use crate::headers::HeaderSource;
+use crate::pipeline::{Chunks, default_response};
 
 mod extract;
 mod middleware;
@@ -127,12 +134,10 @@ impl HeaderSource for HeaderMap {
     }
 }
 
-/// The extractor's rejections: [`Error::status`] with [`Error::public_message`] as a
-/// `text/plain` body.
-///
-/// The middleware builds its own rejections so that it can add `Allow` and
-/// `WWW-Authenticate`; this impl is what [`Verified<T>`] and handlers that `?` a
-/// [`crate::Verifier::verify`] result answer with.
+/// The extractors' rejections, and what handlers that `?` a
+/// [`crate::Verifier::verify`] result answer with: the pipeline's default response
+/// ([`default_response`]): status, short `text/plain` body, `Allow`,
+/// `WWW-Authenticate` or `Retry-After` where they apply.
 ///
 /// ```
 /// use actix_web::ResponseError;
@@ -142,111 +147,62 @@ impl HeaderSource for HeaderMap {
 /// ```
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        status(self.status())
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        rejection(self, None)
+        response(default_response(&Refusal::from(self.clone())))
     }
 }
 
-/// A rejection response: status, short plain-text body, and the challenge header the
-/// gate asks for (converted from `http` 1 by bytes).
-fn rejection(
-    error: &Error,
-    challenge: Option<(http::HeaderName, http::HeaderValue)>,
-) -> HttpResponse<BoxBody> {
-    let mut response = HttpResponse::build(error.status_code());
-    response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")));
-    if let Some((name, value)) = challenge
-        && let Ok(name) = HeaderName::from_bytes(name.as_str().as_bytes())
-        && let Ok(value) = HeaderValue::from_bytes(value.as_bytes())
-    {
-        response.insert_header((name, value));
-    }
-    response.body(error.public_message())
-}
-
-/// The answer to a delivery the replay guard kept from the handler: 409
-/// `delivery in progress` or 200 `duplicate delivery`, as `text/plain`.
-fn replay_answer(status: http::StatusCode, message: &'static str) -> HttpResponse<BoxBody> {
-    HttpResponse::build(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")))
-        .body(message)
-}
-
-/// Feeds the payload through `verification` chunk by chunk and keeps the bytes.
+/// As for [`Error`]: 409 and 200 for the replay answers, with `Retry-After` on 409.
 ///
-/// Each chunk is checked against the limit before it is kept, so at most the limit
-/// (plus the one refused chunk, which is dropped) is ever held, and reading stops
-/// there. Nothing is reserved from `Content-Length`.
-async fn read_verified<S>(
-    payload: &mut actix_web::dev::Payload<S>,
-    mut verification: Verification,
-) -> Result<(Bytes, crate::Verified), Error>
-where
-    S: futures_util::Stream<Item = Result<Bytes, actix_web::error::PayloadError>> + Unpin,
-{
-    let mut body = Body::default();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| Error::BodyRead)?;
-        verification.update(&chunk)?;
-        body.push(chunk);
+/// ```
+/// use actix_web::ResponseError;
+/// let response = hooksig::Refusal::InProgress.error_response();
+/// assert_eq!(response.status().as_u16(), 409);
+/// assert_eq!(response.headers().get("retry-after").unwrap(), "30");
+/// ```
+impl ResponseError for Refusal {
+    fn status_code(&self) -> StatusCode {
+        status(self.status())
     }
-    let verified = verification.finish()?;
-    Ok((body.into_bytes(), verified))
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        response(default_response(self))
+    }
 }
 
-/// The body as received: a single chunk is kept as is (no copy); several are joined.
-#[derive(Default)]
-struct Body {
-    first: Option<Bytes>,
-    joined: BytesMut,
+fn status(status: http::StatusCode) -> StatusCode {
+    StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-impl Body {
-    fn push(&mut self, chunk: Bytes) {
-        if chunk.is_empty() {
-            return;
-        }
-        match self.first.take() {
-            None if self.joined.is_empty() => self.first = Some(chunk),
-            Some(first) => {
-                self.joined.reserve(first.len().saturating_add(chunk.len()));
-                self.joined.extend_from_slice(&first);
-                self.joined.extend_from_slice(&chunk);
-            }
-            None => self.joined.extend_from_slice(&chunk),
+/// An `http` 1 response as actix-web's (which speaks `http` 0.2): converted by bytes.
+pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse<BoxBody> {
+    let (parts, body) = response.into_parts();
+    let mut builder = HttpResponse::build(status(parts.status));
+    for (name, value) in &parts.headers {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_str().as_bytes()), HeaderValue::from_bytes(value.as_bytes()))
+        {
+            builder.append_header((name, value));
         }
     }
+    builder.body(body)
+}
 
-    fn into_bytes(self) -> Bytes {
-        match self.first {
-            Some(first) => first,
-            None => self.joined.freeze(),
-        }
+/// A payload that yields the received chunks again, in order.
+pub(crate) fn payload(chunks: Chunks) -> Payload {
+    if chunks.chunk_count() <= 1 {
+        return Payload::from(chunks.to_bytes());
     }
+    let stream = futures_util::stream::iter(chunks.into_iter().map(Ok));
+    Payload::Stream { payload: Box::pin(stream) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn body_keeps_bytes_in_order() {
-        let body = Body::default();
-        assert!(body.into_bytes().is_empty());
-
-        let mut body = Body::default();
-        body.push(Bytes::from_static(b"one"));
-        assert_eq!(body.into_bytes(), "one");
-
-        let mut body = Body::default();
-        for part in ["a", "", "bc", "d"] {
-            body.push(Bytes::from_static(part.as_bytes()));
-        }
-        assert_eq!(body.into_bytes(), "abcd");
-    }
 
     #[test]
     fn header_names_match_case_insensitively() {

@@ -2,11 +2,11 @@
 //! was processed.
 //!
 //! ```
-//! use hooksig::replay::{Decision, MemoryReplayGuard, ReplayProtection};
-//! use hooksig::{Scheme, Signer, Verifier};
+//! use hooksig::replay::{MemoryReplayGuard, ReplayProtection};
+//! use hooksig::{Refusal, Scheme, Signer, Verifier};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), hooksig::Error> {
+//! # async fn main() -> Result<(), Refusal> {
 //! let verifier = Verifier::new(Scheme::tale(), "It's a Secret to Everybody")?;
 //! let replay = ReplayProtection::new(MemoryReplayGuard::new(100_000));
 //!
@@ -15,13 +15,13 @@
 //!
 //! // First sight: we hold the claim while we process, then record the delivery as done.
 //! let verified = verifier.verify(&headers, body)?;
-//! let Decision::Proceed(claim) = replay.check(&verified).await? else { unreachable!() };
+//! let mut pass = replay.check(&verified, body).await?;
 //! // ... process the order ...
-//! claim.complete().await?;
+//! pass.complete().await.map_err(hooksig::Error::from)?;
 //!
 //! // The sender's retry, or an attacker's replay of the same bytes: a duplicate.
 //! let again = verifier.verify(&headers, body)?;
-//! assert!(matches!(replay.check(&again).await?, Decision::Duplicate));
+//! assert_eq!(replay.check(&again, body).await.unwrap_err(), Refusal::Duplicate);
 //! # Ok(())
 //! # }
 //! ```
@@ -42,57 +42,74 @@
 //!   [releases](Claim::release) it, so the sender's retry is processed. A [`Claim`]
 //!   that is dropped without either (a panic, a cancelled future) is released, and a
 //!   worker that crashed outright stops blocking retries once the lease expires.
-//! - **in progress** elsewhere: another worker holds the lease. Answer 409; the sender
-//!   retries later and finds the delivery either done or released.
+//! - **in progress** elsewhere: another worker holds the lease. Answer 409 with
+//!   `Retry-After`; the sender retries later and finds the delivery either done or
+//!   released.
 //! - **done**: answer 200 without processing, so the sender stops retrying.
 //!
 //! The invariant: nothing is acknowledged that was not processed. A delivery is only
 //! recorded as done after its handler succeeded, and every other path gives the claim
 //! back (or lets its lease run out).
 //!
-//! [`ReplayProtection`] bundles a guard, a [`ReplayPolicy`] (key prefix, TTLs) and a
-//! [`FailMode`], and runs the protocol: [`ReplayProtection::check`] for a handler that
-//! drives it by hand, [`ReplayProtection::run`] around a handler future (what the
-//! tower layer and the actix middleware use).
+//! [`ReplayProtection`] bundles a guard, a [`ReplayPolicy`] (key prefix, TTLs,
+//! idempotency keys) and a [`FailMode`]. [`ReplayProtection::check`] answers with a
+//! [`Pass`] (the handler runs; the pass holds the claim) or a [`Refusal`](crate::Refusal)
+//! (409, 200 duplicate, 503). The receive pipeline ([`crate::pipeline`]) behind the
+//! tower layer and the actix middleware runs it for you.
 //!
-//! # Which key
+//! # Which key: what counts as the same delivery
 //!
-//! The key is derived from [`Verified`](crate::Verified) only, so it is always
-//! authenticated ([`ReplayPolicy::key`]):
+//! Replay identity is what was signed ([`ReplayPolicy::key`]), never which candidate
+//! signature or which configured secret matched, never an unsigned header:
 //!
 //! - the delivery id when the MAC covers it (Standard Webhooks, Svix, Oktave): a retry
 //!   is re-signed with a fresh timestamp but keeps its id;
-//! - otherwise the matched signature (Tale, Vocalis, GitHub, Shopify, Stripe, Slack):
-//!   equal signatures mean the same signed message. An id the MAC does not cover
-//!   (GitHub's `X-GitHub-Delivery`, Shopify's `X-Shopify-Webhook-Id`) is never used:
-//!   anyone can change it and so replay a captured delivery under a fresh id.
+//! - an idempotency key read from the verified body, when configured
+//!   ([`ReplayPolicy::idempotency_key`]: Stripe's event `id`, Slack's `event_id`);
+//! - otherwise the SHA-256 of the signed message: scheme, signed timestamp and body.
+//!   A copy with candidates stripped, added or reordered, or verified by another of
+//!   the configured secrets (rotation, reordered secrets, a restart with a rotated
+//!   list), has the same key. An id the MAC does not cover (GitHub's
+//!   `X-GitHub-Delivery`, Shopify's `X-Shopify-Webhook-Id`) is never used: anyone can
+//!   change it and so replay a captured delivery under a fresh id.
 //!
-//! The signature enters the key as the SHA-256 of the matched 32-byte tag, in hex, not
-//! as the tag itself. The tag was public on the wire, but for a body-only scheme a
-//! (body, tag) pair is a valid delivery forever; a replay store, its dumps and its
-//! logs are seldom guarded like the request path, so they hold a one-way digest that
-//! identifies the delivery and cannot be presented as a signature. Keys never contain
-//! or depend on the secret beyond what the tag already reveals.
+//! The key holds a one-way digest of the signed message, not the signature: a replay
+//! store, its dumps and its logs are seldom guarded like the request path, and a
+//! (body, signature) pair of a body-only scheme is a valid delivery forever.
 //!
-//! Keys look like `hooksig:github:sig:<64 hex>` or `hooksig:svix:id:msg_2b…`: a
-//! configurable prefix ([`ReplayPolicy::prefix`]), the scheme's name, the kind and the
-//! value. Give custom schemes names without `:`, and give every application sharing
-//! one store its own prefix.
+//! Keys look like `hooksig:github:msg:<64 hex>`, `hooksig:svix:id:msg_2b…` or
+//! `hooksig:stripe:body:evt_…`: a configurable prefix ([`ReplayPolicy::prefix`]), the
+//! scheme's name, the kind and the value. Give custom schemes names without `:`, and
+//! give every application sharing one store its own prefix.
+//!
+//! Per preset, with the default policy:
+//!
+//! | preset | same delivery when | sender's retry recognised |
+//! |---|---|---|
+//! | Tale, Vocalis, GitHub, Shopify | same body (their MAC covers the body only) | yes: retries resend the same bytes |
+//! | Standard Webhooks, Svix | same signed `webhook-id` / `svix-id` | yes: by the covered id |
+//! | Oktave | same signed `Oktave-Event-Id` | yes: by the covered id (the body is not signed) |
+//! | Stripe | same signed timestamp and body | only with an idempotency key (the event `id`): Stripe signs each retry with a fresh timestamp |
+//! | Slack | same signed timestamp and body | only with an idempotency key (`event_id`): Slack signs each retry with a fresh timestamp |
+//!
+//! Unsigned routing headers (`X-GitHub-Event`, `X-Shopify-Topic`) are not part of the
+//! key, and neither is anything else the MAC does not cover.
 //!
 //! # How long
 //!
-//! - A key from a covered id, or from the signature of a scheme without timestamp,
-//!   is remembered for the sender's retry window: 72 h by default
-//!   ([`ReplayPolicy::retry_window`]; Vocalis retries over 24 h, Svix over about
-//!   28 h), and never less than the tolerance window below.
-//! - The signature of a timestamped scheme (Stripe, Slack) cannot verify outside the
-//!   tolerance window, so it is remembered for the window (past + future) plus a margin
-//!   of 5 minutes ([`ReplayPolicy::margin`]). The window is the larger of the scheme's
-//!   default and the tolerance of the verifier that accepted the delivery
+//! - A key from a covered id, from an idempotency key, or from a signed message
+//!   without a signed timestamp, is remembered for the sender's retry window: 72 h by
+//!   default ([`ReplayPolicy::retry_window`]; Vocalis retries over 24 h, Svix over
+//!   about 28 h), and never less than the tolerance window below.
+//! - A signed message with a signed timestamp (Stripe, Slack) cannot verify outside
+//!   the tolerance window, so it is remembered for the window (past + future) plus a
+//!   margin of 5 minutes ([`ReplayPolicy::margin`]). The window is the larger of the
+//!   scheme's default and the tolerance of the verifier that accepted the delivery
 //!   ([`Verified::tolerance`](crate::Verified::tolerance)).
 //! - The in-progress lease is 60 s ([`ReplayPolicy::lease`]): longer than a handler
-//!   runs, shorter than the sender's next retry.
-//!
+//!   runs, shorter than the sender's next retry. It is not renewed: past it, a copy is
+//!   processed concurrently (see [`ReplayPolicy::lease`]).
+
 //! # Backends
 //!
 //! - [`MemoryReplayGuard`]: bounded, sharded, in this process only.
@@ -132,13 +149,14 @@ use std::sync::Arc;
 
 pub use memory::MemoryReplayGuard;
 pub use policy::{
-    DEFAULT_LEASE, DEFAULT_MARGIN, DEFAULT_PREFIX, DEFAULT_RETRY_WINDOW, ReplayKey, ReplayPolicy,
+    DEFAULT_LEASE, DEFAULT_MARGIN, DEFAULT_PREFIX, DEFAULT_RETRY_AFTER, DEFAULT_RETRY_WINDOW, ReplayKey,
+    ReplayPolicy,
 };
-pub use protection::{Claim, Decision, FailMode, Guarded, ReplayProtection, ReplayState};
+pub use protection::{Claim, FailMode, Pass, ReplayProtection, ReplayState};
 #[cfg(feature = "redis")]
 pub use redis::RedisReplayGuard;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The future a [`ReplayGuard`] returns: boxed, `Send`, borrowing the guard and its
 /// arguments.

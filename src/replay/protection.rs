@@ -1,13 +1,11 @@
 //! The protocol around a handler: claim, run, complete or release.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
-use http::StatusCode;
-
 use super::{ClaimOutcome, ClaimToken, ReplayGuard, ReplayKey, ReplayPolicy, ReplayStoreError};
-use crate::{Error, Verified};
+use crate::error::Refusal;
+use crate::verify::Verified;
 
 /// What to do when the replay store fails.
 ///
@@ -18,7 +16,7 @@ use crate::{Error, Verified};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FailMode {
-    /// Refuse the delivery with 503 ([`Error::ReplayStoreUnavailable`]); the sender
+    /// Refuse the delivery with 503 ([`Error::ReplayStoreUnavailable`](crate::Error::ReplayStoreUnavailable)); the sender
     /// retries later. Nothing is processed twice, nothing is lost.
     #[default]
     Closed,
@@ -28,38 +26,96 @@ pub enum FailMode {
 }
 
 /// Which case a handler runs in; the integrations insert it into the request
-/// extensions.
+/// extensions when replay protection is on.
 ///
 /// ```
 /// use hooksig::replay::ReplayState;
-/// assert_eq!(ReplayState::InProgress.early_response().map(|(s, _)| s.as_u16()), Some(409));
-/// assert_eq!(ReplayState::Duplicate.early_response().map(|(s, _)| s.as_u16()), Some(200));
-/// assert_eq!(ReplayState::First.early_response(), None);
+/// assert_ne!(ReplayState::First, ReplayState::Unguarded);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum ReplayState {
-    /// First sight: this handler holds the claim.
+    /// First sight: a claim is held for this delivery (by the handler's extractor,
+    /// or by the layer, which completes it on a 2xx answer).
     First,
-    /// Another worker is processing the delivery (the handler is not called).
-    InProgress,
-    /// The delivery was already processed (the handler is not called).
-    Duplicate,
     /// The store failed and the fail mode is open: no claim is held, the delivery may
     /// be a duplicate.
     Unguarded,
 }
 
-impl ReplayState {
-    /// The response that answers the delivery without calling the handler: 409
-    /// `delivery in progress` (the sender retries later) or 200 `duplicate delivery`
-    /// (the sender stops retrying); `None` when the handler runs.
-    pub fn early_response(self) -> Option<(StatusCode, &'static str)> {
-        match self {
-            ReplayState::InProgress => Some((StatusCode::CONFLICT, "delivery in progress")),
-            ReplayState::Duplicate => Some((StatusCode::OK, "duplicate delivery")),
-            ReplayState::First | ReplayState::Unguarded => None,
+/// The replay side of a delivery that goes on to its handler: which case it is in,
+/// and the claim to complete once it is processed.
+///
+/// Made by [`ReplayProtection::check`]; the other outcomes (in progress, duplicate,
+/// store down with the fail mode closed) are [`Refusal`]s and never reach a handler.
+/// Dropped without [`Pass::complete`] or [`Pass::release`] (an error, a panic, a
+/// cancelled request), its claim is released, so the sender's retry is processed.
+#[derive(Debug)]
+#[must_use = "complete the delivery once it is processed; dropped, it is released"]
+pub struct Pass {
+    state: ReplayState,
+    claim: Option<Claim>,
+}
+
+impl Pass {
+    /// A pass that holds no claim: the store failed and the fail mode is open, or the
+    /// protocol runs elsewhere (a layer in front of an extractor).
+    pub(crate) fn unclaimed(state: ReplayState) -> Pass {
+        Pass { state, claim: None }
+    }
+
+    /// Which case the handler runs in.
+    ///
+    /// ```
+    /// use hooksig::replay::{MemoryReplayGuard, ReplayProtection, ReplayState};
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), hooksig::Refusal> {
+    /// let replay = ReplayProtection::new(MemoryReplayGuard::new(10));
+    /// let headers = Signer::new(Scheme::tale(), "s")?.sign(b"{}")?;
+    /// let pass = replay.check(&Verifier::new(Scheme::tale(), "s")?.verify(&headers, b"{}")?, b"{}").await?;
+    /// assert_eq!(pass.state(), ReplayState::First);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn state(&self) -> ReplayState {
+        self.state
+    }
+
+    /// The claim this pass holds, if any (none once completed or released).
+    pub fn claim(&self) -> Option<&Claim> {
+        self.claim.as_ref()
+    }
+
+    /// Records the delivery as processed: later copies are answered 200 without
+    /// processing. Call it after processing, right before answering 2xx. A no-op when
+    /// no claim is held. A store error is returned; the claim then lapses with its
+    /// lease.
+    pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
+        match self.claim.take() {
+            Some(claim) => claim.complete().await.map(drop),
+            None => Ok(()),
         }
+    }
+
+    /// Gives the claim back now, so that the sender's retry is processed. A no-op
+    /// when no claim is held.
+    pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
+        match self.claim.take() {
+            Some(claim) => claim.release().await.map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Completes the claim if `success`, releases it otherwise (see [`Claim::finish`]).
+    pub async fn finish(mut self, success: bool) {
+        if let Some(claim) = self.claim.take() {
+            claim.finish(success).await;
+        }
+    }
+
+    /// The claim, to move it elsewhere (complete it after processing).
+    pub fn into_claim(self) -> Option<Claim> {
+        self.claim
     }
 }
 
@@ -134,116 +190,80 @@ impl ReplayProtection {
         self.fail_mode
     }
 
-    /// Claims a verified delivery.
+    /// Claims a verified delivery, given its exact body (the key is derived from
+    /// what was signed; see [`ReplayPolicy::key`]).
     ///
-    /// `Ok(Decision::Proceed(claim))` on first sight, `Ok(InProgress)` or
-    /// `Ok(Duplicate)` otherwise. When the store fails: `Err`
-    /// ([`Error::ReplayStoreUnavailable`], 503) if the fail mode is closed,
-    /// `Ok(Decision::Unguarded)` if open.
+    /// `Ok(pass)` when the handler should run: first sight ([`ReplayState::First`],
+    /// the pass holds the claim) or, when the store fails and the fail mode is open,
+    /// [`ReplayState::Unguarded`]. Otherwise the [`Refusal`] to answer with:
+    /// [`Refusal::InProgress`] (409), [`Refusal::Duplicate`] (200) or, when the store
+    /// fails and the fail mode is closed, [`Error::ReplayStoreUnavailable`](crate::Error::ReplayStoreUnavailable) (503).
     ///
     /// ```
-    /// use hooksig::replay::{Decision, MemoryReplayGuard, ReplayProtection};
+    /// use hooksig::Refusal;
+    /// use hooksig::replay::{MemoryReplayGuard, ReplayProtection};
     /// use hooksig::{Scheme, Signer, Verifier};
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), hooksig::Error> {
+    /// # async fn main() -> Result<(), Refusal> {
     /// let verifier = Verifier::new(Scheme::vocalis(), "s")?;
     /// let replay = ReplayProtection::new(MemoryReplayGuard::new(1_000));
     /// let headers = Signer::new(Scheme::vocalis(), "s")?.sign(b"{}")?;
     ///
-    /// let first = replay.check(&verifier.verify(&headers, b"{}")?).await?;
+    /// let mut first = replay.check(&verifier.verify(&headers, b"{}")?, b"{}").await?;
     /// // While the first is being processed, a copy is told to come back later.
-    /// let copy = replay.check(&verifier.verify(&headers, b"{}")?).await?;
-    /// assert!(matches!(copy, Decision::InProgress));
+    /// let copy = replay.check(&verifier.verify(&headers, b"{}")?, b"{}").await;
+    /// assert_eq!(copy.unwrap_err(), Refusal::InProgress);
     /// // The first fails: releasing lets the sender's retry through.
-    /// let Decision::Proceed(claim) = first else { unreachable!() };
-    /// claim.release().await?;
-    /// let retry = replay.check(&verifier.verify(&headers, b"{}")?).await?;
-    /// assert!(matches!(retry, Decision::Proceed(_)));
+    /// first.release().await.map_err(hooksig::Error::from)?;
+    /// let mut retry = replay.check(&verifier.verify(&headers, b"{}")?, b"{}").await?;
+    /// retry.complete().await.map_err(hooksig::Error::from)?;
+    /// let late = replay.check(&verifier.verify(&headers, b"{}")?, b"{}").await;
+    /// assert_eq!(late.unwrap_err(), Refusal::Duplicate);
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn check(&self, verified: &Verified) -> Result<Decision, Error> {
-        let key = self.policy.key(verified);
+    pub async fn check(&self, verified: &Verified, body: &[u8]) -> Result<Pass, Refusal> {
+        self.claim_key(self.policy.key(verified, body)).await
+    }
+
+    /// [`ReplayProtection::check`] for a body held in chunks.
+    pub(crate) async fn check_chunks<'a, I>(&self, verified: &Verified, body: I) -> Result<Pass, Refusal>
+    where
+        I: IntoIterator<Item = &'a [u8]> + Clone,
+    {
+        self.claim_key(self.policy.key_of_chunks(verified, body)).await
+    }
+
+    async fn claim_key(&self, key: ReplayKey) -> Result<Pass, Refusal> {
         match self.guard.claim(&key).await {
             Ok(ClaimOutcome::Claimed(token)) => {
-                Ok(Decision::Proceed(Claim { guard: self.guard.clone(), key, token, armed: true }))
+                let claim = Claim { guard: self.guard.clone(), key, token, armed: true };
+                Ok(Pass { state: ReplayState::First, claim: Some(claim) })
             }
             Ok(ClaimOutcome::InProgress) => {
                 #[cfg(feature = "tracing")]
-                tracing::debug!(key = ?key.as_str(), "replay guard: delivery in progress elsewhere");
-                Ok(Decision::InProgress)
+                tracing::debug!(target: "hooksig", key = ?key.as_str(), "replay guard: delivery in progress elsewhere");
+                Err(Refusal::InProgress)
             }
             Ok(ClaimOutcome::Done) => {
                 #[cfg(feature = "tracing")]
-                tracing::debug!(key = ?key.as_str(), "replay guard: duplicate delivery");
-                Ok(Decision::Duplicate)
+                tracing::debug!(target: "hooksig", key = ?key.as_str(), "replay guard: duplicate delivery");
+                Err(Refusal::Duplicate)
             }
             Err(err) => {
                 #[cfg(feature = "tracing")]
                 tracing::warn!(
+                    target: "hooksig",
                     key = ?key.as_str(),
                     fail_mode = ?self.fail_mode,
                     error = %err,
                     "replay guard: store unavailable",
                 );
                 match self.fail_mode {
-                    FailMode::Closed => Err(err.into()),
-                    FailMode::Open => Ok(Decision::Unguarded),
+                    FailMode::Closed => Err(Refusal::Rejected(err.into())),
+                    FailMode::Open => Ok(Pass::unclaimed(ReplayState::Unguarded)),
                 }
             }
-        }
-    }
-
-    /// Runs the whole protocol around a handler: claim; on first sight (or unguarded)
-    /// call `handler` with the [`ReplayState`] and await it; complete the claim if
-    /// `succeeded` says so, release it otherwise. If the returned future is dropped
-    /// (cancellation) or the handler panics, the claim is released by its `Drop`.
-    ///
-    /// The handler is not called for [`Guarded::InProgress`] and
-    /// [`Guarded::Duplicate`]; answer those with [`Guarded::early_response`].
-    ///
-    /// ```
-    /// use hooksig::replay::{Guarded, MemoryReplayGuard, ReplayProtection, ReplayState};
-    /// use hooksig::{Scheme, Signer, Verifier};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), hooksig::Error> {
-    /// let verifier = Verifier::new(Scheme::tale(), "s")?;
-    /// let replay = ReplayProtection::new(MemoryReplayGuard::new(1_000));
-    /// let headers = Signer::new(Scheme::tale(), "s")?.sign(b"{}")?;
-    ///
-    /// let handler = |state: ReplayState| async move {
-    ///     assert_eq!(state, ReplayState::First);
-    ///     http::StatusCode::NO_CONTENT
-    /// };
-    /// let verified = verifier.verify(&headers, b"{}")?;
-    /// let out = replay.run(&verified, handler, |status| status.is_success()).await?;
-    /// assert!(matches!(out, Guarded::Handled(http::StatusCode::NO_CONTENT)));
-    ///
-    /// let again = replay.run(&verified, handler, |status| status.is_success()).await?;
-    /// assert_eq!(again.early_response().map(|(s, _)| s), Some(http::StatusCode::OK));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn run<R, Fut>(
-        &self,
-        verified: &Verified,
-        handler: impl FnOnce(ReplayState) -> Fut,
-        succeeded: impl FnOnce(&R) -> bool,
-    ) -> Result<Guarded<R>, Error>
-    where
-        Fut: Future<Output = R>,
-    {
-        match self.check(verified).await? {
-            Decision::Proceed(claim) => {
-                // `claim` lives across the handler: a panic or a cancellation drops it,
-                // and its `Drop` releases the key.
-                let output = handler(ReplayState::First).await;
-                claim.finish(succeeded(&output)).await;
-                Ok(Guarded::Handled(output))
-            }
-            Decision::Unguarded => Ok(Guarded::Handled(handler(ReplayState::Unguarded).await)),
-            Decision::InProgress => Ok(Guarded::InProgress),
-            Decision::Duplicate => Ok(Guarded::Duplicate),
         }
     }
 }
@@ -254,60 +274,6 @@ impl fmt::Debug for ReplayProtection {
             .field("policy", &self.policy)
             .field("fail_mode", &self.fail_mode)
             .finish_non_exhaustive()
-    }
-}
-
-/// What [`ReplayProtection::check`] decided.
-#[derive(Debug)]
-pub enum Decision {
-    /// First sight: process the delivery, then [`Claim::complete`] (success) or
-    /// [`Claim::release`] (failure), or [`Claim::finish`] with the outcome.
-    Proceed(Claim),
-    /// Another worker holds the claim: answer 409.
-    InProgress,
-    /// Already processed: answer 200 without processing.
-    Duplicate,
-    /// The store failed and the fail mode is open: process without protection.
-    Unguarded,
-}
-
-impl Decision {
-    /// The [`ReplayState`] to hand to the handler (or to answer with).
-    ///
-    /// ```
-    /// use hooksig::replay::{Decision, ReplayState};
-    /// assert_eq!(Decision::Duplicate.state(), ReplayState::Duplicate);
-    /// ```
-    pub fn state(&self) -> ReplayState {
-        match self {
-            Decision::Proceed(_) => ReplayState::First,
-            Decision::InProgress => ReplayState::InProgress,
-            Decision::Duplicate => ReplayState::Duplicate,
-            Decision::Unguarded => ReplayState::Unguarded,
-        }
-    }
-}
-
-/// What [`ReplayProtection::run`] did.
-#[derive(Debug)]
-pub enum Guarded<R> {
-    /// The handler ran (first sight, or unguarded) and returned this.
-    Handled(R),
-    /// Another worker holds the claim; the handler was not called. Answer 409.
-    InProgress,
-    /// Already processed; the handler was not called. Answer 200.
-    Duplicate,
-}
-
-impl<R> Guarded<R> {
-    /// The response for a delivery the handler did not see (see
-    /// [`ReplayState::early_response`]); `None` for [`Guarded::Handled`].
-    pub fn early_response(&self) -> Option<(StatusCode, &'static str)> {
-        match self {
-            Guarded::Handled(_) => None,
-            Guarded::InProgress => ReplayState::InProgress.early_response(),
-            Guarded::Duplicate => ReplayState::Duplicate.early_response(),
-        }
     }
 }
 
@@ -359,7 +325,7 @@ impl Claim {
         let result = if success { self.complete().await } else { self.release().await };
         if let Err(_err) = result {
             #[cfg(feature = "tracing")]
-            tracing::warn!(key = ?key.as_str(), success, error = %_err, "replay guard: could not finish the claim");
+            tracing::warn!(target: "hooksig", key = ?key.as_str(), success, error = %_err, "replay guard: could not finish the claim");
         }
     }
 }
@@ -369,7 +335,7 @@ impl Drop for Claim {
         if self.armed {
             self.armed = false;
             #[cfg(feature = "tracing")]
-            tracing::debug!(key = ?self.key.as_str(), "replay guard: claim dropped, releasing");
+            tracing::debug!(target: "hooksig", key = ?self.key.as_str(), "replay guard: claim dropped, releasing");
             self.guard.release_detached(self.key.clone(), self.token);
         }
     }

@@ -1,26 +1,40 @@
-//! The bodies the layer hands on and answers with, and the bounded collector that
-//! reads a request body into memory while feeding the verification.
+//! The bodies the layer hands on and answers with.
 
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::{Error, Verification, Verified};
+use crate::pipeline::Chunks;
 
 /// Errors a request body may fail with, as the layer accepts them.
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// Whether a body error is a length limit set further out
+/// (`http_body_util::LengthLimitError`), anywhere in its source chain.
+pub(crate) fn is_length_limit(error: &(dyn StdError + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// The request body the inner service receives: exactly the bytes that were received
-/// and verified, in one piece.
+/// and verified, in the chunks they arrived in.
 ///
-/// It yields a single data frame (none for an empty body), never fails, and reports
-/// an exact size hint. The proof of verification travels beside it, as the
-/// [`crate::Verified`] request extension.
+/// It yields one data frame per received chunk (none for an empty body), never fails,
+/// and reports an exact size hint. The proof of verification travels beside it, as
+/// the [`crate::Verified`] request extension. Nothing was joined or copied on the way:
+/// [`VerifiedBody::into_bytes`] joins (one copy) only when the body arrived in
+/// several chunks.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -40,22 +54,22 @@ pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 /// ```
 #[derive(Default)]
 pub struct VerifiedBody {
-    data: Bytes,
+    state: Draining,
+}
+
+#[derive(Default)]
+enum Draining {
+    /// Not polled yet.
+    #[default]
+    Empty,
+    Whole(Chunks),
+    /// Being polled: the chunks not yet yielded and their length.
+    Rest(std::vec::IntoIter<Bytes>, usize),
 }
 
 impl VerifiedBody {
-    pub(crate) fn new(data: Bytes) -> VerifiedBody {
-        VerifiedBody { data }
-    }
-
-    /// The bytes not yet read from the body (all of them until it is polled).
-    ///
-    /// ```
-    /// let body = hooksig::tower::VerifiedBody::default();
-    /// assert!(body.as_bytes().is_empty());
-    /// ```
-    pub fn as_bytes(&self) -> &Bytes {
-        &self.data
+    pub(crate) fn new(chunks: Chunks) -> VerifiedBody {
+        VerifiedBody { state: Draining::Whole(chunks) }
     }
 
     /// The number of bytes not yet read.
@@ -64,7 +78,11 @@ impl VerifiedBody {
     /// assert_eq!(hooksig::tower::VerifiedBody::default().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.data.len()
+        match &self.state {
+            Draining::Empty => 0,
+            Draining::Whole(chunks) => chunks.len(),
+            Draining::Rest(_, len) => *len,
+        }
     }
 
     /// Whether no bytes are left.
@@ -73,22 +91,40 @@ impl VerifiedBody {
     /// assert!(hooksig::tower::VerifiedBody::default().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len() == 0
     }
 
-    /// The bytes, without copying.
+    /// The bytes not yet read, in one piece: without copying when they arrived in one
+    /// chunk, else joined into one buffer of exactly their length.
     ///
     /// ```
     /// assert!(hooksig::tower::VerifiedBody::default().into_bytes().is_empty());
     /// ```
     pub fn into_bytes(self) -> Bytes {
-        self.data
+        self.into_chunks().to_bytes()
+    }
+
+    /// The bytes not yet read, as received.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::tower::VerifiedBody::default().into_chunks().chunk_count(), 0);
+    /// ```
+    pub fn into_chunks(self) -> Chunks {
+        match self.state {
+            Draining::Empty => Chunks::new(),
+            Draining::Whole(chunks) => chunks,
+            Draining::Rest(rest, _) => {
+                let mut chunks = Chunks::new();
+                rest.for_each(|chunk| chunks.push(chunk));
+                chunks
+            }
+        }
     }
 }
 
 impl fmt::Debug for VerifiedBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedBody").field("len", &self.data.len()).finish()
+        f.debug_struct("VerifiedBody").field("len", &self.len()).finish()
     }
 }
 
@@ -101,19 +137,35 @@ impl Body for VerifiedBody {
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        if this.data.is_empty() {
-            Poll::Ready(None)
-        } else {
-            Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut this.data)))))
-        }
+        let next = match std::mem::take(&mut this.state) {
+            Draining::Empty => None,
+            Draining::Whole(chunks) if chunks.chunk_count() <= 1 => Some(chunks.to_bytes()),
+            Draining::Whole(chunks) => {
+                let len = chunks.len();
+                let mut rest = chunks.into_iter();
+                let next = rest.next();
+                let left = len.saturating_sub(next.as_ref().map_or(0, Bytes::len));
+                this.state = Draining::Rest(rest, left);
+                next
+            }
+            Draining::Rest(mut rest, len) => {
+                let next = rest.next();
+                let left = len.saturating_sub(next.as_ref().map_or(0, Bytes::len));
+                if next.is_some() {
+                    this.state = Draining::Rest(rest, left);
+                }
+                next
+            }
+        };
+        Poll::Ready(next.filter(|chunk| !chunk.is_empty()).map(|chunk| Ok(Frame::data(chunk))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_empty()
+        self.is_empty()
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.len() as u64)
+        SizeHint::with_exact(self.len() as u64)
     }
 }
 
@@ -211,159 +263,5 @@ where
             Kind::Inner { body } => body.size_hint(),
             Kind::Rejection { data } => SizeHint::with_exact(data.len() as u64),
         }
-    }
-}
-
-/// Reads a body into one buffer, at most `limit` bytes, feeding the verification.
-pub(crate) struct Collector {
-    verification: Option<Verification>,
-    limit: usize,
-    /// Capacity to reserve once a second chunk arrives: the declared length, which the
-    /// gate has already checked against the limit, and never more than the limit.
-    reserve: usize,
-    received: usize,
-    first: Option<Bytes>,
-    rest: BytesMut,
-}
-
-impl Collector {
-    pub(crate) fn new(
-        verification: Option<Verification>,
-        limit: usize,
-        declared: Option<usize>,
-    ) -> Collector {
-        Collector {
-            verification,
-            limit,
-            reserve: declared.unwrap_or(0).min(limit),
-            received: 0,
-            first: None,
-            rest: BytesMut::new(),
-        }
-    }
-
-    fn push(&mut self, chunk: Bytes) -> Result<(), Error> {
-        let total = self.received.saturating_add(chunk.len());
-        if total > self.limit {
-            return Err(Error::BodyTooLarge { limit: self.limit });
-        }
-        if let Some(verification) = &mut self.verification {
-            verification.update(&chunk)?;
-        }
-        self.received = total;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        match self.first.take() {
-            None if self.rest.is_empty() => self.first = Some(chunk),
-            first => {
-                if self.rest.is_empty() {
-                    self.rest.reserve(self.reserve.max(total));
-                }
-                if let Some(first) = first {
-                    self.rest.extend_from_slice(&first);
-                }
-                self.rest.extend_from_slice(&chunk);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(Bytes, Option<Verified>), Error> {
-        let bytes = match self.first.take() {
-            Some(first) => first,
-            None => std::mem::take(&mut self.rest).freeze(),
-        };
-        let verified = self.verification.take().map(Verification::finish).transpose()?;
-        Ok((bytes, verified))
-    }
-
-    /// Polls `body` until it ends, the limit is passed or it fails.
-    pub(crate) fn poll_collect<B>(
-        &mut self,
-        mut body: Pin<&mut B>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<(Bytes, Option<Verified>), Error>>
-    where
-        B: Body<Data = Bytes>,
-        B::Error: Into<BoxError>,
-    {
-        loop {
-            match ready!(body.as_mut().poll_frame(cx)) {
-                None => return Poll::Ready(self.finish()),
-                Some(Ok(frame)) => {
-                    // Trailers are not covered by any scheme; they are dropped.
-                    if let Ok(data) = frame.into_data() {
-                        self.push(data)?;
-                    }
-                }
-                Some(Err(err)) => return Poll::Ready(Err(self.read_error(err.into()))),
-            }
-        }
-    }
-
-    /// A body error: a length limit set further out (`http_body_util::Limited`, as
-    /// used by tower-http's `RequestBodyLimitLayer` and axum's `DefaultBodyLimit`) is
-    /// still 413, reported with the number of bytes accepted before it tripped;
-    /// anything else is 400.
-    fn read_error(&self, err: BoxError) -> Error {
-        let mut source: Option<&(dyn StdError + 'static)> = Some(&*err);
-        while let Some(e) = source {
-            if e.is::<http_body_util::LengthLimitError>() {
-                return Error::BodyTooLarge { limit: self.received };
-            }
-            source = e.source();
-        }
-        Error::BodyRead
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{Scheme, Signer, Verifier};
-    use http_body_util::BodyExt;
-
-    fn collector(limit: usize, body: &[u8]) -> Collector {
-        let verifier = Verifier::builder(Scheme::tale()).secret("s").max_body(limit).build().unwrap();
-        let headers = Signer::new(Scheme::tale(), "s").unwrap().sign(body).unwrap();
-        Collector::new(Some(verifier.begin(&headers).unwrap()), limit, None)
-    }
-
-    #[test]
-    fn chunks_are_joined_and_verified() {
-        let mut c = collector(10, b"hello worl");
-        for part in [&b"hel"[..], b"", b"lo wor", b"l"] {
-            c.push(Bytes::copy_from_slice(part)).unwrap();
-        }
-        let (bytes, verified) = c.finish().unwrap();
-        assert_eq!(&bytes[..], b"hello worl");
-        assert!(verified.is_some());
-    }
-
-    #[test]
-    fn one_chunk_is_not_copied() {
-        let mut c = collector(10, b"abc");
-        let chunk = Bytes::from_static(b"abc");
-        c.push(chunk.clone()).unwrap();
-        let (bytes, _) = c.finish().unwrap();
-        assert_eq!(bytes.as_ptr(), chunk.as_ptr());
-    }
-
-    #[test]
-    fn the_limit_is_enforced_before_buffering() {
-        let mut c = collector(4, b"abcd");
-        c.push(Bytes::from_static(b"abcd")).unwrap();
-        assert_eq!(c.push(Bytes::from_static(b"e")), Err(Error::BodyTooLarge { limit: 4 }));
-        assert_eq!(c.received, 4);
-    }
-
-    #[tokio::test]
-    async fn verified_body_yields_its_bytes_once() {
-        let body = VerifiedBody::new(Bytes::from_static(b"xyz"));
-        assert_eq!(body.size_hint().exact(), Some(3));
-        assert_eq!(&body.collect().await.unwrap().to_bytes()[..], b"xyz");
-        let empty = VerifiedBody::default();
-        assert!(empty.is_end_stream());
     }
 }

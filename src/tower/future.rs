@@ -1,38 +1,35 @@
-//! [`ResponseFuture`]: reads and verifies the body, then drives the inner service
-//! (around the replay protocol, when a guard is configured).
+//! [`ResponseFuture`]: moves the body into the pipeline, then drives the inner
+//! service.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use super::body::{BoxError, Collector};
-use super::layer::Shared;
+use super::body::{BoxError, is_length_limit};
 use super::{ResponseBody, VerifiedBody};
-use crate::replay::{Claim, Decision, ReplayProtection, ReplayState};
-use crate::{Error, Verified};
-
-/// Claims a verified delivery; hands the proof back for the request extensions.
-/// Boxed, and only built when a replay guard is configured.
-type ClaimFuture = Pin<Box<dyn Future<Output = (Result<Decision, Error>, Verified)> + Send>>;
+use crate::pipeline::{Intake, Proceeding, Receiver};
+use crate::replay::Pass;
 
 /// Completes or releases a claim once the inner service answered.
-type FinishFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+type SettleFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pin_project_lite::pin_project! {
     /// Response future of [`super::VerifyService`].
     ///
-    /// Reads the request body (bounded, hashing as it goes), then calls the inner
-    /// service and forwards its response; or answers a rejection. Not boxed: it is
-    /// `Send` when the inner service, its future, its response and the request body
-    /// are. With a replay guard ([`super::VerifyLayer::replay_guard`]) the claim and
-    /// its completion are the only boxed steps; the inner service's future never is.
+    /// Feeds the request body into the receive pipeline ([`crate::pipeline`]), then
+    /// calls the inner service and forwards its response, or answers the refusal. Not
+    /// boxed: it is `Send` when the inner service, its future, its response and the
+    /// request body are. The verification state is boxed once per request (inside
+    /// the pipeline's intake), so moving this future between its states moves a few
+    /// words, not the hashing state. With a replay guard
+    /// ([`super::VerifyLayer::replay_guard`]) the claim and its completion are the
+    /// only other boxed steps; the inner service's future never is.
     ///
     /// ```
     /// # use std::convert::Infallible;
@@ -52,41 +49,41 @@ pin_project_lite::pin_project! {
     {
         #[pin]
         state: State<S, B, S::Future, Result<S::Response, S::Error>>,
-        shared: Arc<Shared>,
+        receiver: Receiver,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = StateProj]
+    #[project_replace = StateOwned]
     enum State<S, B, F, O> {
         Reading {
             #[pin]
             body: B,
-            collector: Collector,
-            pending: Option<(Parts, S)>,
+            intake: Intake,
+            parts: Parts,
+            inner: S,
         },
-        Claiming {
-            future: ClaimFuture,
-            pending: Option<(Parts, Bytes, S)>,
+        Proceeding {
+            proceeding: Proceeding,
+            parts: Parts,
+            inner: S,
         },
         Calling {
             #[pin]
             future: F,
             // Held while the inner service runs: if this future is dropped (a panic
-            // in the inner future, a cancelled request), the claim's `Drop` releases it.
-            claim: Option<Claim>,
+            // in the inner future, a cancelled request), the claim is released.
+            pass: Option<Pass>,
         },
-        Finishing {
-            future: FinishFuture,
+        Settling {
+            future: SettleFuture,
             output: Option<O>,
         },
-        Early {
-            status: StatusCode,
-            message: &'static str,
+        Answer {
+            response: Option<Response<Bytes>>,
         },
-        Rejected {
-            error: Error,
-        },
+        Done,
     }
 }
 
@@ -96,35 +93,17 @@ where
 {
     pub(crate) fn reading(
         body: B,
-        collector: Collector,
+        intake: Intake,
         parts: Parts,
         inner: S,
-        shared: Arc<Shared>,
+        receiver: Receiver,
     ) -> ResponseFuture<S, B> {
-        ResponseFuture { state: State::Reading { body, collector, pending: Some((parts, inner)) }, shared }
+        ResponseFuture { state: State::Reading { body, intake, parts, inner }, receiver }
     }
 
-    pub(crate) fn rejected(error: Error, shared: Arc<Shared>) -> ResponseFuture<S, B> {
-        ResponseFuture { state: State::Rejected { error }, shared }
+    pub(crate) fn answer(response: Response<Bytes>, receiver: Receiver) -> ResponseFuture<S, B> {
+        ResponseFuture { state: State::Answer { response: Some(response) }, receiver }
     }
-}
-
-/// Only reachable if polled again after a panic in the inner service's `call`.
-const POLLED_AFTER_PANIC: Error = Error::InvalidConfig { reason: "future polled after completion" };
-
-/// Answers a delivery the inner service does not see (409 or 200-duplicate).
-fn early<S, B, F, O>(state: ReplayState) -> State<S, B, F, O> {
-    match state.early_response() {
-        Some((status, message)) => State::Early { status, message },
-        None => {
-            State::Rejected { error: Error::InvalidConfig { reason: "no early response for this state" } }
-        }
-    }
-}
-
-fn claim(replay: &ReplayProtection, verified: Verified) -> ClaimFuture {
-    let replay = replay.clone();
-    Box::pin(async move { (replay.check(&verified).await, verified) })
 }
 
 impl<S, B, ResBody> Future for ResponseFuture<S, B>
@@ -139,90 +118,89 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Reading { body, collector, pending } => {
-                    let collected = ready!(collector.poll_collect(body, cx));
-                    let next = match (collected, pending.take()) {
-                        (Ok((bytes, Some(verified))), Some((parts, inner))) => match &this.shared.replay {
-                            Some(replay) => State::Claiming {
-                                future: claim(replay, verified),
-                                pending: Some((parts, bytes, inner)),
+                StateProj::Reading { mut body, intake, .. } => {
+                    let read = loop {
+                        match ready!(body.as_mut().poll_frame(cx)) {
+                            None => break Ok(()),
+                            // Trailers are not covered by any scheme; they are dropped.
+                            Some(Ok(frame)) => match frame.into_data() {
+                                Ok(data) => {
+                                    if let Err(refusal) = intake.push(data) {
+                                        break Err(refusal);
+                                    }
+                                }
+                                Err(_trailers) => {}
                             },
-                            None => call(parts, bytes, Some(verified), None, inner),
-                        },
-                        // Basic-only gates verify no signature: nothing to claim.
-                        (Ok((bytes, None)), Some((parts, inner))) => call(parts, bytes, None, None, inner),
-                        (Err(error), _) => State::Rejected { error },
-                        (Ok(_), None) => State::Rejected { error: POLLED_AFTER_PANIC },
+                            Some(Err(error)) => break Err(intake.read_error(is_length_limit(&*error.into()))),
+                        }
+                    };
+                    // The body is done with: take the rest by value.
+                    let StateOwned::Reading { intake, parts, inner, .. } =
+                        this.state.as_mut().project_replace(State::Done)
+                    else {
+                        return Poll::Pending; // not reachable: we are in `Reading`
+                    };
+                    let next = match read.and_then(|()| intake.finish()) {
+                        Ok(received) => {
+                            State::Proceeding { proceeding: this.receiver.proceed(received), parts, inner }
+                        }
+                        Err(refusal) => State::Answer { response: Some(this.receiver.respond(&refusal)) },
                     };
                     this.state.set(next);
                 }
-                StateProj::Claiming { future, pending } => {
-                    let (decision, verified) = ready!(future.as_mut().poll(cx));
-                    let next = match (decision, pending.take()) {
-                        (Ok(decision), Some((mut parts, bytes, inner))) => match decision {
-                            Decision::Proceed(claim) => {
-                                parts.extensions.insert(ReplayState::First);
-                                call(parts, bytes, Some(verified), Some(claim), inner)
+                StateProj::Proceeding { proceeding, .. } => {
+                    let result = ready!(Pin::new(proceeding).poll(cx));
+                    let StateOwned::Proceeding { mut parts, mut inner, .. } =
+                        this.state.as_mut().project_replace(State::Done)
+                    else {
+                        return Poll::Pending; // not reachable: we are in `Proceeding`
+                    };
+                    let next = match result {
+                        Ok(delivery) => {
+                            if let Some(proof) = delivery.proof {
+                                parts.extensions.insert(proof);
                             }
-                            Decision::Unguarded => {
-                                parts.extensions.insert(ReplayState::Unguarded);
-                                call(parts, bytes, Some(verified), None, inner)
+                            if let Some(pass) = &delivery.pass {
+                                parts.extensions.insert(pass.state());
                             }
-                            Decision::InProgress => early(ReplayState::InProgress),
-                            Decision::Duplicate => early(ReplayState::Duplicate),
-                        },
-                        (Err(error), _) => State::Rejected { error },
-                        (Ok(_), None) => State::Rejected { error: POLLED_AFTER_PANIC },
+                            let request = Request::from_parts(parts, VerifiedBody::new(delivery.body));
+                            State::Calling { future: inner.call(request), pass: delivery.pass }
+                        }
+                        Err(refusal) => State::Answer { response: Some(this.receiver.respond(&refusal)) },
                     };
                     this.state.set(next);
                 }
-                StateProj::Calling { future, claim } => {
+                StateProj::Calling { future, pass } => {
                     let output = ready!(future.poll(cx));
-                    let Some(claim) = claim.take() else {
+                    let Some(pass) = pass.take() else {
+                        this.state.set(State::Done);
                         return Poll::Ready(output.map(|response| response.map(ResponseBody::inner)));
                     };
                     // Acknowledged (2xx) means processed: only then is the delivery done.
                     let processed = output.as_ref().is_ok_and(|response| response.status().is_success());
-                    let future: FinishFuture = Box::pin(claim.finish(processed));
-                    this.state.set(State::Finishing { future, output: Some(output) });
+                    let future: SettleFuture = Box::pin(pass.finish(processed));
+                    this.state.set(State::Settling { future, output: Some(output) });
                 }
-                StateProj::Finishing { future, output } => {
+                StateProj::Settling { future, output } => {
                     ready!(future.as_mut().poll(cx));
-                    return match output.take() {
+                    let output = output.take();
+                    this.state.set(State::Done);
+                    return match output {
                         Some(output) => Poll::Ready(output.map(|response| response.map(ResponseBody::inner))),
-                        None => {
-                            let response = this.shared.reject(&POLLED_AFTER_PANIC);
-                            Poll::Ready(Ok(response.map(ResponseBody::rejection)))
-                        }
+                        None => Poll::Pending, // not reachable: the output is taken once
                     };
                 }
-                StateProj::Early { status, message } => {
-                    let response = super::replay_response(*status, message);
-                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
+                StateProj::Answer { response } => {
+                    let response = response.take();
+                    this.state.set(State::Done);
+                    return match response {
+                        Some(response) => Poll::Ready(Ok(response.map(ResponseBody::rejection))),
+                        None => Poll::Pending, // not reachable: the answer is taken once
+                    };
                 }
-                StateProj::Rejected { error } => {
-                    let response = this.shared.reject(error);
-                    return Poll::Ready(Ok(response.map(ResponseBody::rejection)));
-                }
+                // Polled after completion: a contract violation; never ready again.
+                StateProj::Done => return Poll::Pending,
             }
         }
     }
-}
-
-/// Rebuilds the request around the verified bytes and calls the inner service.
-fn call<S, B, O>(
-    mut parts: Parts,
-    bytes: Bytes,
-    verified: Option<Verified>,
-    claim: Option<Claim>,
-    mut inner: S,
-) -> State<S, B, S::Future, O>
-where
-    S: Service<Request<VerifiedBody>>,
-{
-    if let Some(verified) = verified {
-        parts.extensions.insert(verified);
-    }
-    let request = Request::from_parts(parts, VerifiedBody::new(bytes));
-    State::Calling { future: inner.call(request), claim }
 }

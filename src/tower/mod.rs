@@ -39,7 +39,9 @@
 //!
 //! # What the layer checks
 //!
-//! Before reading any body byte, through the shared [`Gate`] (cheapest first):
+//! The layer is a thin adapter around the framework-neutral receive pipeline
+//! ([`crate::pipeline::Receiver`]), the same one the actix middleware drives.
+//! Before reading any body byte (cheapest first):
 //!
 //! 1. the method (POST only unless [`VerifyLayer::allow_methods`] says otherwise):
 //!    405 with `Allow`;
@@ -50,23 +52,23 @@
 //! 4. the signature, timestamp and id headers and the timestamp's tolerance: 401, or
 //!    400 for malformed headers.
 //!
-//! Then it reads the body frame by frame into one buffer, hashing as it goes, and
-//! stops with 413 as soon as the limit is passed (chunked bodies included). It never
-//! reserves more than the limit, whatever `Content-Length` says. A body that fails to
-//! read is 400; a length limit applied further out (tower-http's
+//! Then it reads the body frame by frame, hashing as it goes and keeping the frames
+//! as they arrived (never joined, nothing reserved from `Content-Length`), and stops
+//! with 413 as soon as the limit is passed (chunked bodies included). A body that
+//! fails to read is 400; a length limit applied further out (tower-http's
 //! `RequestBodyLimitLayer`, or `http_body_util::Limited`) is still 413.
 //!
 //! On success the inner service gets `Request<`[`VerifiedBody`]`>`, holding exactly the
-//! received bytes, with [`crate::Verified`] in the request extensions. It is not
-//! called for any rejection.
+//! received bytes in the received frames, with [`crate::Verified`] in the request
+//! extensions. It is not called for any rejection.
 //!
 //! # Rejections
 //!
-//! By default a rejection answers [`Error::status`] with the short, fixed
-//! [`Error::public_message`] as `text/plain` (see [`default_rejection`]), which names
-//! the reason class and nothing an attacker could use. With the `tracing` feature the
-//! full [`Error`] is logged at debug level. [`VerifyLayer::on_rejection`] builds the
-//! response yourself.
+//! By default a refusal answers its status with a short, fixed text as `text/plain`
+//! ([`Receiver::default_response`](crate::pipeline::Receiver::default_response)),
+//! which names the reason class and nothing an attacker could use. With the `tracing`
+//! feature the full reason is logged at debug level (target `hooksig`).
+//! [`VerifyLayer::on_rejection`] builds the response yourself.
 //!
 //! The layer reads the whole body before calling your service; put a timeout layer
 //! outside it to bound slow senders.
@@ -76,7 +78,7 @@
 //! [`VerifyLayer::replay_guard`] makes the layer process each verified delivery once:
 //! the first copy reaches your service with [`ReplayState::First`] in the
 //! extensions and is recorded as done only when your service answers 2xx; a copy
-//! that arrives meanwhile gets 409, one that arrives afterwards gets 200
+//! that arrives meanwhile gets 409 with `Retry-After`, one that arrives afterwards gets 200
 //! `duplicate delivery`, and neither reaches your service. A non-2xx answer, an
 //! error, a panic or a cancelled request gives the claim back so the sender's retry
 //! is processed. See [`crate::replay`] for the protocol, the keys and the backends.
@@ -88,58 +90,10 @@ mod future;
 mod layer;
 mod service;
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
-
 pub use self::body::{ResponseBody, VerifiedBody};
 pub use self::future::ResponseFuture;
 pub use self::layer::VerifyLayer;
 pub use self::service::VerifyService;
 
 #[cfg(feature = "axum")]
-pub(crate) use self::body::Collector;
-
-use crate::{Error, Gate};
-
-/// The rejection the layer answers by default: [`Error::status`],
-/// `Content-Type: text/plain; charset=utf-8`, the [`Error::public_message`] as body,
-/// and the `Allow` or `WWW-Authenticate` header that [`Gate::challenge_for`] names.
-///
-/// ```
-/// use hooksig::{Error, Gate, Scheme, Verifier, tower::default_rejection};
-/// let gate = Gate::new(Verifier::new(Scheme::tale(), "s")?);
-/// let res = default_rejection(&Error::MethodNotAllowed, &gate);
-/// assert_eq!(res.status(), 405);
-/// assert_eq!(res.headers()["allow"], "POST");
-/// assert_eq!(res.body(), "method not allowed");
-/// # Ok::<(), hooksig::Error>(())
-/// ```
-pub fn default_rejection(error: &Error, gate: &Gate) -> Response<Bytes> {
-    plain_rejection(error, gate.challenge_for(error))
-}
-
-/// The answer to a delivery the replay guard kept from the inner service: 409
-/// `delivery in progress` or 200 `duplicate delivery`, as `text/plain`.
-pub(crate) fn replay_response(status: StatusCode, message: &'static str) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(message.as_bytes()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
-}
-
-/// Status, plain-text public message and an optional challenge header.
-pub(crate) fn plain_rejection(
-    error: &Error,
-    challenge: Option<(header::HeaderName, HeaderValue)>,
-) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from_static(error.public_message().as_bytes()));
-    *response.status_mut() = error.status();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    if let Some((name, value)) = challenge {
-        headers.insert(name, value);
-    }
-    response
-}
+pub(crate) use self::body::is_length_limit;

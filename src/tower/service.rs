@@ -1,7 +1,6 @@
 //! [`VerifyService`]: the middleware itself.
 
 use std::fmt;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -9,10 +8,10 @@ use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
 
-use super::body::{BoxError, Collector};
-use super::layer::Shared;
-use super::{ResponseBody, ResponseFuture, VerifiedBody, VerifyLayer};
-use crate::Verifier;
+use super::body::BoxError;
+use super::{ResponseBody, ResponseFuture, VerifiedBody};
+use crate::pipeline::Receiver;
+use crate::verify::Verifier;
 
 /// Middleware that verifies a request, then calls the inner service with
 /// `Request<VerifiedBody>` and the [`crate::Verified`] extension.
@@ -34,7 +33,7 @@ use crate::Verifier;
 #[derive(Clone)]
 pub struct VerifyService<S> {
     inner: S,
-    shared: Arc<Shared>,
+    receiver: Receiver,
 }
 
 impl<S> VerifyService<S> {
@@ -51,12 +50,11 @@ impl<S> VerifyService<S> {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn new(inner: S, verifier: Verifier) -> VerifyService<S> {
-        let layer = VerifyLayer::new(verifier);
-        VerifyService::from_shared(inner, layer.shared().clone())
+        VerifyService::from_receiver(inner, Receiver::new(verifier))
     }
 
-    pub(crate) fn from_shared(inner: S, shared: Arc<Shared>) -> VerifyService<S> {
-        VerifyService { inner, shared }
+    pub(crate) fn from_receiver(inner: S, receiver: Receiver) -> VerifyService<S> {
+        VerifyService { inner, receiver }
     }
 
     /// The inner service.
@@ -113,31 +111,22 @@ where
         // stays here for the next request.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let shared = self.shared.clone();
-
-        let gate = &shared.gate;
-        let admitted = gate.admit(req.method().as_str(), req.headers()).and_then(|verification| {
-            // `admit` has validated Content-Length (well formed, within the limit).
-            let declared = crate::content_length(req.headers())?;
-            Ok(Collector::new(verification, gate.max_body(), declared))
-        });
-        match admitted {
-            Ok(collector) => {
+        let receiver = self.receiver.clone();
+        match receiver.admit(req.method().as_str(), req.headers()) {
+            Ok(intake) => {
                 let (parts, body) = req.into_parts();
-                ResponseFuture::reading(body, collector, parts, inner, shared)
+                ResponseFuture::reading(body, intake, parts, inner, receiver)
             }
-            Err(error) => ResponseFuture::rejected(error, shared),
+            Err(refusal) => {
+                let response = receiver.respond(&refusal);
+                ResponseFuture::answer(response, receiver)
+            }
         }
     }
 }
 
 impl<S: fmt::Debug> fmt::Debug for VerifyService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyService")
-            .field("inner", &self.inner)
-            .field("gate", &self.shared.gate)
-            .field("on_rejection", &self.shared.on_rejection.is_some())
-            .field("replay", &self.shared.replay)
-            .finish()
+        f.debug_struct("VerifyService").field("inner", &self.inner).field("receiver", &self.receiver).finish()
     }
 }
