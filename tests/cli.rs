@@ -584,6 +584,97 @@ fn usage_errors_exit_2_with_one_line_and_a_hint() {
     assert_eq!(out.hints(), ["hint: export HOOKSIG_TEST_UNSET=… first, or use --secret-file PATH"]);
 }
 
+/// Times out of range are usage errors (exit 2, one clear line), never a panic:
+/// `UNIX_EPOCH + Duration::from_secs(u64::MAX)` used to abort with exit 101
+/// ("overflow when adding duration to instant"), and so did ureq with a huge
+/// `--timeout`.
+#[test]
+fn huge_times_are_usage_errors_not_panics() {
+    const U64_MAX: &str = "18446744073709551615";
+    const I64_MAX: &str = "9223372036854775807";
+    const ABOVE_I64_MAX: &str = "9223372036854775808";
+    let headers = sign_lines("slack", RAW_SECRET, "{}", &["--timestamp", "1700000000"]);
+    let verify_now = |now: &str| {
+        let mut args = vec!["verify", "--scheme", "slack", "--secret-env", "S"];
+        for h in &headers {
+            args.extend(["-H", h.as_str()]);
+        }
+        args.extend(["--data", "{}", "--now", now]);
+        hooksig(&args).env("S", RAW_SECRET)
+    };
+    let sign_at = |scheme: &str, t: &str| {
+        hooksig(&["sign", "--scheme", scheme, "--secret-env", "S", "--data", "{}", "--timestamp", t])
+            .env("S", dashboard_secret(scheme))
+    };
+    let send = |extra: &[&str]| {
+        let mut args = vec!["send", "http://127.0.0.1:9/", "-s", "slack", "--secret-env", "S", "--data", "x"];
+        args.extend_from_slice(extra);
+        hooksig(&args).env("S", RAW_SECRET)
+    };
+    let cases: Vec<(Run, &str)> = vec![
+        // The two commands of the bug report.
+        (verify_now(U64_MAX), "for '--now <UNIX>'"),
+        (sign_at("slack", U64_MAX), "for '--timestamp <UNIX>'"),
+        // Just past what a delivery may carry, and past u64.
+        (verify_now(ABOVE_I64_MAX), "for '--now <UNIX>'"),
+        (sign_at("slack", ABOVE_I64_MAX), "for '--timestamp <UNIX>'"),
+        (sign_at("stripe", U64_MAX), "for '--timestamp <UNIX>'"),
+        (sign_at("svix", "99999999999999999999"), "for '--timestamp <UNIX>'"),
+        (send(&["--timestamp", U64_MAX]), "for '--timestamp <UNIX>'"),
+        (send(&["--timeout", U64_MAX]), "for '--timeout <SECONDS>'"),
+    ];
+    for (run, expected) in cases {
+        let args = run.args.join(" ");
+        let out = run.run();
+        out.assert_code(2);
+        assert!(!out.stderr.contains("panicked"), "{args}: {}", out.stderr);
+        assert_eq!(out.stdout, "", "{args}");
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(first.starts_with("error: invalid value"), "{args}: {}", out.stderr);
+        assert!(first.contains(expected), "{args}: expected {expected:?} in {first}");
+        if !expected.contains("timeout") {
+            assert!(
+                first.contains("is out of range: unix seconds go up to 9223372036854775807"),
+                "{args}: {first}"
+            );
+        }
+    }
+
+    // At the limit (i64::MAX seconds, the largest timestamp the header parsers accept
+    // and, on Unix, the largest whole second SystemTime holds): signs, verifies with
+    // `--now` at the limit, and is explained as skew against an ordinary clock.
+    for scheme in ["slack", "stripe", "standard_webhooks"] {
+        let secret = dashboard_secret(scheme);
+        let signed = sign_lines(scheme, secret, "{}", &["--timestamp", I64_MAX, "--id", "msg_1"]);
+        assert!(signed.iter().any(|l| l.contains(I64_MAX)), "{scheme}: {signed:?}");
+        let out = verify(scheme, secret, &signed, "{}", &["--now", I64_MAX]);
+        out.assert_code(0);
+        assert!(
+            out.stdout.starts_with(&format!("verified: key #0 ($HOOK_SECRET), timestamp {I64_MAX} (now)"))
+        );
+        let out = verify(scheme, secret, &signed, "{}", &["--now", "1700000000"]);
+        out.assert_code(1);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        assert_eq!(
+            first_line(&out),
+            "error: timestamp is 9223372035154775807s in the future, beyond the tolerance of 300s"
+        );
+        assert!(out.has_hint("the signature itself is valid"), "{}", out.stderr);
+        // Against the system clock too.
+        let out = verify(scheme, secret, &signed, "{}", &[]);
+        out.assert_code(1);
+        assert!(out.has_hint("from the system clock"), "{}", out.stderr);
+    }
+    // An ordinary delivery checked at the latest `--now`: far too old, with a hint.
+    let out = verify_now(I64_MAX).run();
+    out.assert_code(1);
+    assert_eq!(
+        first_line(&out),
+        "error: timestamp is 9223372035154775807s old, beyond the tolerance of 300s"
+    );
+    assert!(out.has_hint("pass --now 1700000000"), "{}", out.stderr);
+}
+
 // ---------------------------------------------------------------------------------
 // verify
 

@@ -292,20 +292,140 @@ fn custom_scheme_validation() {
     ));
     assert!(invalid(Scheme::builder("no id").signature_header(sig.clone()).message([Part::Id, Part::Body])));
     assert!(invalid(Scheme::builder("empty").signature_header(sig.clone()).message([])));
+    // The key=value cases sign the timestamp, so each is refused for its own reason.
+    let ts_body = [Part::Timestamp, Part::literal("."), Part::Body];
     assert!(invalid(
         Scheme::builder("kv+ts")
             .signature_header(sig.clone())
             .format(SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "v1".into() })
             .timestamp_header(HeaderName::from_static("x-ts"))
+            .message(ts_body.clone())
     ));
     assert!(invalid(
         Scheme::builder("kv same keys")
             .signature_header(sig.clone())
             .format(SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "t".into() })
+            .message(ts_body)
     ));
     assert!(invalid(
         Scheme::builder("bad version")
             .signature_header(sig)
             .format(SignatureFormat::VersionedList { version: "v 1".into() })
     ));
+}
+
+/// A timestamp the MAC does not cover is attacker-chosen: checking its tolerance
+/// proves nothing, and replay protection would treat the scheme as timestamped (a
+/// 15-minute key instead of the retry window). `build()` refuses such schemes.
+#[test]
+fn uncovered_timestamp_is_refused() {
+    use hooksig::{Part, SignatureFormat};
+    let sig = HeaderName::from_static("x-sig");
+    let reason = |b: hooksig::SchemeBuilder| match b.build() {
+        Err(Error::InvalidConfig { reason }) => reason,
+        other => panic!("wanted InvalidConfig, got {other:?}"),
+    };
+    let uncovered = "the scheme has a timestamp source but the message does not contain Part::Timestamp, so the MAC would not cover it";
+
+    // A timestamp header, message left at its default `[Body]`.
+    let header = Scheme::builder("ts header")
+        .signature_header(sig.clone())
+        .timestamp_header(HeaderName::from_static("x-ts"));
+    assert_eq!(reason(header.clone()), uncovered);
+    // … or set explicitly without the timestamp, with or without a tolerance.
+    assert_eq!(reason(header.clone().message([Part::literal("v0:"), Part::Body])), uncovered);
+    assert_eq!(reason(header.clone().message([Part::Body]).tolerance(Duration::from_secs(60))), uncovered);
+    // Covered: accepted.
+    assert!(header.message([Part::Timestamp, Part::literal("."), Part::Body]).build().is_ok());
+
+    // A Stripe-like `t=` field in a key=value signature header.
+    let stripe_like = Scheme::builder("kv")
+        .signature_header(sig.clone())
+        .format(SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "v1".into() });
+    assert_eq!(reason(stripe_like.clone()), uncovered);
+    assert_eq!(reason(stripe_like.clone().message([Part::literal("x."), Part::Body])), uncovered);
+    assert!(stripe_like.message([Part::Timestamp, Part::literal("."), Part::Body]).build().is_ok());
+
+    // A preset's layout with the timestamp dropped from the message: refused too.
+    for preset in [Scheme::stripe(), Scheme::slack(), Scheme::standard_webhooks(), Scheme::svix()] {
+        let without: Vec<Part> =
+            preset.message().iter().filter(|p| **p != Part::Timestamp).cloned().collect();
+        assert_eq!(reason(preset.to_builder().message(without)), uncovered, "{}", preset.name());
+    }
+    // Oktave signs only id and timestamp: without the timestamp only the id is left.
+    assert_eq!(reason(Scheme::oktave().to_builder().message([Part::Id])), uncovered);
+
+    // An id header outside the message is allowed (GitHub, Shopify) and not covered.
+    let unsigned_id = Scheme::builder("id")
+        .signature_header(sig)
+        .id_header(HeaderName::from_static("x-id"))
+        .build()
+        .unwrap();
+    assert!(!unsigned_id.id_covered());
+}
+
+/// The latest instant this platform's `SystemTime` can hold (on Unix, `i64::MAX`
+/// seconds and 999 999 999 ns after the epoch), found without overflowing.
+fn latest_system_time() -> SystemTime {
+    [
+        Duration::new(u64::MAX, 999_999_999),
+        Duration::new(i64::MAX as u64, 999_999_999),
+        Duration::from_secs(i64::MAX as u64),
+        Duration::from_secs(1 << 40),
+    ]
+    .into_iter()
+    .find_map(|d| UNIX_EPOCH.checked_add(d))
+    .unwrap()
+}
+
+/// The earliest instant this platform's `SystemTime` can hold, roughly.
+fn earliest_system_time() -> SystemTime {
+    [Duration::new(i64::MAX as u64, 0), Duration::from_secs(1 << 40), Duration::from_secs(1)]
+        .into_iter()
+        .find_map(|d| UNIX_EPOCH.checked_sub(d))
+        .unwrap()
+}
+
+/// Clocks at the ends of what `SystemTime` represents (a huge `now`, a huge signing
+/// time, one before 1970) never make signing, verifying or replay keys panic: each
+/// gives a result or a documented error.
+#[test]
+fn extreme_clocks_never_panic() {
+    let latest = latest_system_time();
+    let latest_secs = latest.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let earliest = earliest_system_time();
+    let policy = hooksig::replay::ReplayPolicy::new();
+    for scheme in Scheme::presets() {
+        let secret = match scheme.name() {
+            "standard_webhooks" | "svix" => "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            _ => "It's a Secret to Everybody",
+        };
+        let signer = Signer::new(scheme.clone(), secret).unwrap();
+        let verifier = Verifier::new(scheme.clone(), secret).unwrap();
+        let lenient =
+            Verifier::builder(scheme.clone()).secret(secret).tolerance(Duration::MAX).build().unwrap();
+        for (signed_at, expected_ts) in [(latest, latest_secs), (UNIX_EPOCH, 0), (earliest, 0)] {
+            let ctx = format!("{} signed at {signed_at:?}", scheme.name());
+            let headers = signer.sign_at(b"{}", Some("msg_1"), signed_at).unwrap();
+            for now in [latest, UNIX_EPOCH, earliest, at(NOW)] {
+                let result = verifier.verify_at(&headers, b"{}", now);
+                match (scheme.has_timestamp(), &result) {
+                    (false, Ok(_)) => {}
+                    (true, Ok(v)) => assert_eq!(v.timestamp(), Some(expected_ts), "{ctx}"),
+                    (true, Err(Error::TimestampTooOld { .. } | Error::TimestampInFuture { .. })) => {
+                        let _ = result.as_ref().unwrap_err().to_string();
+                    }
+                    _ => panic!("{ctx}, now {now:?}: {result:?}"),
+                }
+                assert_eq!(verifier.begin_at(&headers, now).is_ok(), result.is_ok(), "{ctx}");
+                let verified = lenient.verify_at(&headers, b"{}", now).unwrap();
+                let key = policy.key(&verified);
+                assert!(key.ttl() >= Duration::from_secs(15 * 60), "{ctx}");
+            }
+        }
+    }
+    // The largest timestamp a header may carry is accepted at the latest instant and
+    // shown exactly.
+    let headers = Signer::new(Scheme::slack(), "k").unwrap().sign_at(b"", None, latest).unwrap();
+    assert_eq!(headers["x-slack-request-timestamp"], latest_secs.to_string());
 }

@@ -368,7 +368,7 @@ impl ReplayPolicy {
     /// of the scheme's default and the verifier's tolerance, side by side.
     fn window(&self, verified: &Verified) -> Option<Duration> {
         let scheme = verified.scheme();
-        if !scheme.has_timestamp() {
+        if !scheme.timestamp_covered() {
             return None;
         }
         let (mut past, mut future) = scheme.tolerance().unwrap_or_default();

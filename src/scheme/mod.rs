@@ -183,9 +183,18 @@ pub(crate) struct SchemeInner {
 }
 
 impl SchemeInner {
-    /// Whether the scheme carries a signed timestamp.
+    /// Whether deliveries carry a timestamp: a timestamp header, or the timestamp
+    /// pair of a `KeyValue` signature header.
     pub(crate) fn has_timestamp(&self) -> bool {
         self.timestamp_header.is_some() || matches!(self.format, SignatureFormat::KeyValue { .. })
+    }
+
+    /// Whether deliveries carry a timestamp and the MAC covers it. Equal to
+    /// [`SchemeInner::has_timestamp`] for every scheme [`SchemeBuilder::build`] accepts
+    /// and every preset; kept separate so that decisions that trust the timestamp
+    /// (replay TTLs) do not rest on that invariant alone.
+    pub(crate) fn timestamp_covered(&self) -> bool {
+        self.has_timestamp() && self.message.contains(&Part::Timestamp)
     }
 
     /// Whether the delivery id is covered by the MAC.
@@ -327,7 +336,12 @@ impl Scheme {
         self.inner.timestamp_header.as_ref()
     }
 
-    /// Whether deliveries carry a signed timestamp.
+    /// Whether deliveries carry a timestamp (a timestamp header, or the timestamp pair
+    /// of a [`SignatureFormat::KeyValue`] header), whose tolerance the verifier checks.
+    ///
+    /// [`SchemeBuilder::build`] refuses a timestamp the MAC does not cover, so for
+    /// every scheme you can hold this equals [`Scheme::timestamp_covered`]; use that
+    /// one where the answer matters for security.
     ///
     /// ```
     /// assert!(hooksig::Scheme::stripe().has_timestamp());
@@ -335,6 +349,26 @@ impl Scheme {
     /// ```
     pub fn has_timestamp(&self) -> bool {
         self.inner.has_timestamp()
+    }
+
+    /// Whether deliveries carry a timestamp and the MAC covers it ([`Part::Timestamp`]
+    /// is in the message), so that its age can be trusted: a sender without the
+    /// secret cannot move it. Replay protection keeps the keys of such schemes only
+    /// for the tolerance window (see [`crate::replay::ReplayPolicy::key`]).
+    ///
+    /// ```
+    /// use hooksig::Scheme;
+    /// assert!(Scheme::stripe().timestamp_covered()); // `t=` is signed: `{t}.{body}`
+    /// assert!(Scheme::slack().timestamp_covered());
+    /// assert!(Scheme::oktave().timestamp_covered());
+    /// assert!(!Scheme::github().timestamp_covered()); // no timestamp at all
+    ///
+    /// // A timestamp the MAC would not cover is refused when the scheme is built.
+    /// let uncovered = Scheme::slack().to_builder().message([hooksig::Part::Body]).build();
+    /// assert!(matches!(uncovered, Err(hooksig::Error::InvalidConfig { .. })));
+    /// ```
+    pub fn timestamp_covered(&self) -> bool {
+        self.inner.timestamp_covered()
     }
 
     /// The header carrying the delivery id, if any.
@@ -347,7 +381,9 @@ impl Scheme {
     }
 
     /// Whether the MAC covers the delivery id (so it can be trusted for
-    /// deduplication).
+    /// deduplication): exactly when the message contains [`Part::Id`]. There is no
+    /// other way to mark an id as covered; an id header outside the message (GitHub,
+    /// Shopify) is read for information only.
     ///
     /// ```
     /// assert!(hooksig::Scheme::svix().id_covered());
@@ -475,7 +511,7 @@ impl fmt::Debug for Scheme {
 ///
 /// Defaults: format `Prefixed("")`, hex encoding, message `[Body]`, no timestamp, no
 /// id, raw secrets, 2 MiB body limit. A timestamp source without a tolerance gets
-/// 300 s each way.
+/// 300 s each way; the message must then sign it (see [`SchemeBuilder::build`]).
 ///
 /// ```
 /// use hooksig::{Encoding, Part, Scheme, SignatureFormat};
@@ -509,6 +545,9 @@ pub struct SchemeBuilder {
 
 /// Default tolerance when a timestamp source is set without one.
 const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Why [`SchemeBuilder::build`] refuses a timestamp the MAC does not cover.
+const UNCOVERED_TIMESTAMP: &str = "the scheme has a timestamp source but the message does not contain Part::Timestamp, so the MAC would not cover it";
 
 impl SchemeBuilder {
     /// The header that carries the signature (required).
@@ -562,12 +601,18 @@ impl SchemeBuilder {
         self
     }
 
-    /// The header carrying the signed timestamp (strict decimal unix seconds).
+    /// The header carrying the signed timestamp (strict decimal unix seconds). The
+    /// message must contain [`Part::Timestamp`], or [`SchemeBuilder::build`] refuses
+    /// the scheme: an unsigned timestamp could be rewritten by anyone.
     ///
     /// ```
+    /// use hooksig::Part;
     /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
-    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).build()?;
+    /// let b = b.timestamp_header(http::HeaderName::from_static("x-ts"));
+    /// assert!(b.clone().build().is_err()); // the default message `[Body]` leaves it unsigned
+    /// let s = b.message([Part::Timestamp, Part::literal("."), Part::Body]).build()?;
     /// assert_eq!(s.tolerance().map(|(p, _)| p.as_secs()), Some(300));
+    /// assert!(s.timestamp_covered());
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn timestamp_header(mut self, name: HeaderName) -> Self {
@@ -593,7 +638,8 @@ impl SchemeBuilder {
     ///
     /// ```
     /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
-    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).tolerance(std::time::Duration::from_secs(30)).build()?;
+    /// let b = b.timestamp_header(http::HeaderName::from_static("x-ts")).message([hooksig::Part::Timestamp, hooksig::Part::Body]);
+    /// let s = b.tolerance(std::time::Duration::from_secs(30)).build()?;
     /// assert_eq!(s.tolerance().map(|(p, f)| (p.as_secs(), f.as_secs())), Some((30, 30)));
     /// # Ok::<(), hooksig::Error>(())
     /// ```
@@ -605,7 +651,8 @@ impl SchemeBuilder {
     ///
     /// ```
     /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
-    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).tolerance_past(std::time::Duration::from_secs(600)).build()?;
+    /// let b = b.timestamp_header(http::HeaderName::from_static("x-ts")).message([hooksig::Part::Timestamp, hooksig::Part::Body]);
+    /// let s = b.tolerance_past(std::time::Duration::from_secs(600)).build()?;
     /// assert_eq!(s.tolerance().map(|(p, f)| (p.as_secs(), f.as_secs())), Some((600, 300)));
     /// # Ok::<(), hooksig::Error>(())
     /// ```
@@ -618,7 +665,8 @@ impl SchemeBuilder {
     ///
     /// ```
     /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
-    /// let s = b.timestamp_header(http::HeaderName::from_static("x-ts")).tolerance_future(std::time::Duration::ZERO).build()?;
+    /// let b = b.timestamp_header(http::HeaderName::from_static("x-ts")).message([hooksig::Part::Timestamp, hooksig::Part::Body]);
+    /// let s = b.tolerance_future(std::time::Duration::ZERO).build()?;
     /// assert_eq!(s.tolerance().map(|(_, f)| f.as_secs()), Some(0));
     /// # Ok::<(), hooksig::Error>(())
     /// ```
@@ -673,15 +721,36 @@ impl SchemeBuilder {
 
     /// Checks the description and builds the scheme.
     ///
-    /// Fails with [`Error::InvalidConfig`] when no signature header is set, the body
-    /// appears twice, the message uses a timestamp or id with no source for it, a
-    /// `KeyValue` format is combined with a timestamp header, or keys and versions
-    /// are empty.
+    /// Fails with [`Error::InvalidConfig`] when:
+    /// - no signature header is set;
+    /// - the message is empty, or the body appears in it twice;
+    /// - the message uses a timestamp or id with no source for it;
+    /// - the scheme has a timestamp source (a timestamp header, or a
+    ///   [`SignatureFormat::KeyValue`] format, whose timestamp pair is always read)
+    ///   but the message does not contain [`Part::Timestamp`]: the MAC would not
+    ///   cover the timestamp, so its tolerance check would run on a value anyone can
+    ///   write, and replay protection would trust it;
+    /// - a `KeyValue` format is combined with a timestamp header;
+    /// - keys or versions are empty, equal, or contain their separators.
+    ///
+    /// An id header whose id is not in the message is allowed: it is read when present
+    /// (GitHub's `X-GitHub-Delivery`, Shopify's `X-Shopify-Webhook-Id`) and
+    /// [`Scheme::id_covered`] is false for it.
     ///
     /// ```
-    /// assert!(hooksig::Scheme::builder("no header").build().is_err());
-    /// let b = hooksig::Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
-    /// assert!(b.build().is_ok());
+    /// use hooksig::{Part, Scheme, SignatureFormat};
+    /// use http::HeaderName;
+    /// assert!(Scheme::builder("no header").build().is_err());
+    /// let b = Scheme::builder("x").signature_header(HeaderName::from_static("x-sig"));
+    /// assert!(b.clone().build().is_ok());
+    ///
+    /// // A Stripe-like `t=` pair that the MAC does not cover: refused.
+    /// let kv = b.format(SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "v1".into() });
+    /// let err = kv.clone().message([Part::Body]).build().unwrap_err();
+    /// assert!(err.to_string().contains("does not contain Part::Timestamp"));
+    /// // Covered: accepted.
+    /// assert!(kv.message([Part::Timestamp, Part::literal("."), Part::Body]).build()?.timestamp_covered());
+    /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn build(self) -> Result<Scheme, Error> {
         self.validate()?;
@@ -704,8 +773,12 @@ impl SchemeBuilder {
             return invalid("a key=value format carries its own timestamp");
         }
         let has_timestamp = key_value || self.timestamp_header.is_some();
-        if self.message.contains(&Part::Timestamp) && !has_timestamp {
+        let timestamp_in_message = self.message.contains(&Part::Timestamp);
+        if timestamp_in_message && !has_timestamp {
             return invalid("the message uses a timestamp but the scheme has no timestamp source");
+        }
+        if has_timestamp && !timestamp_in_message {
+            return invalid(UNCOVERED_TIMESTAMP);
         }
         if self.message.contains(&Part::Id) && self.id_header.is_none() {
             return invalid("the message uses an id but the scheme has no id header");
@@ -753,5 +826,62 @@ impl SchemeBuilder {
                 id_prefix: self.id_prefix,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(name: &'static str) -> HeaderName {
+        HeaderName::from_static(name)
+    }
+
+    fn reason(builder: SchemeBuilder) -> &'static str {
+        match builder.build() {
+            Err(Error::InvalidConfig { reason }) => reason,
+            other => panic!("wanted InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_timestamp_source_must_be_signed() {
+        let base = Scheme::builder("x").signature_header(header("x-sig"));
+        let with_header = base.clone().timestamp_header(header("x-ts"));
+        let key_value = base.format(SignatureFormat::KeyValue {
+            timestamp_key: Cow::Borrowed("t"),
+            signature_key: Cow::Borrowed("v1"),
+        });
+        for builder in [with_header, key_value] {
+            assert_eq!(reason(builder.clone()), UNCOVERED_TIMESTAMP);
+            assert_eq!(
+                reason(builder.clone().id_header(header("x-id")).message([Part::Id, Part::Body])),
+                UNCOVERED_TIMESTAMP
+            );
+            let scheme = builder.message([Part::Body, Part::literal("."), Part::Timestamp]).build().unwrap();
+            assert!(scheme.has_timestamp() && scheme.timestamp_covered());
+        }
+    }
+
+    /// Defence in depth: a scheme that skipped validation with an unsigned timestamp
+    /// still does not claim a covered one (replay TTLs follow `timestamp_covered`).
+    #[test]
+    fn timestamp_covered_does_not_rest_on_validation_alone() {
+        let unchecked = Scheme::builder("x")
+            .signature_header(header("x-sig"))
+            .timestamp_header(header("x-ts"))
+            .message([Part::Body])
+            .build_unchecked();
+        assert!(unchecked.has_timestamp());
+        assert!(!unchecked.timestamp_covered());
+    }
+
+    /// `id_covered` follows the message only: an id header alone is read, not trusted.
+    #[test]
+    fn an_id_is_covered_exactly_when_the_message_contains_it() {
+        let b = Scheme::builder("x").signature_header(header("x-sig")).id_header(header("x-id"));
+        assert!(!b.clone().build().unwrap().id_covered());
+        assert!(b.clone().message([Part::Id, Part::Body]).build().unwrap().id_covered());
+        assert!(b.message([Part::Body, Part::Id]).build().unwrap().id_covered());
     }
 }

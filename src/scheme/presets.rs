@@ -199,7 +199,23 @@ mod tests {
             let rebuilt = scheme.to_builder().build().unwrap_or_else(|e| panic!("{}: {e}", scheme.name()));
             assert_eq!(format!("{rebuilt:?}"), format!("{scheme:?}"));
             assert_eq!(rebuilt.inner.id_prefix, scheme.inner.id_prefix);
+            // Every timestamp a preset reads is signed.
+            assert_eq!(scheme.timestamp_covered(), scheme.has_timestamp(), "{}", scheme.name());
         }
+        let covered = |s: &Scheme| (s.name().to_owned(), s.timestamp_covered(), s.id_covered());
+        let table: Vec<_> = Scheme::presets().iter().map(covered).collect();
+        let want = [
+            ("tale", false, false),
+            ("vocalis", false, false),
+            ("github", false, false),
+            ("oktave", true, true),
+            ("standard_webhooks", true, true),
+            ("svix", true, true),
+            ("stripe", true, false),
+            ("slack", true, false),
+            ("shopify", false, false),
+        ];
+        assert_eq!(table, want.map(|(n, t, i)| (n.to_owned(), t, i)));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Reading what the user gives: secrets, the body, `Name: value` headers.
 
 use std::io::{IsTerminal, Read};
+use std::num::IntErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use zeroize::Zeroizing;
@@ -31,6 +33,32 @@ enum Source {
     Env(String),
     File(PathBuf),
     Arg(String),
+}
+
+/// Parses a `--timestamp`/`--now` value: decimal unix seconds, at most `i64::MAX`
+/// (the largest timestamp a delivery may carry, as the header parsers read them) and
+/// representable by this system's clock. Used as a clap value parser, so a value out
+/// of range is a usage error (exit 2) before anything is read.
+pub fn unix_seconds(text: &str) -> Result<u64, String> {
+    let out_of_range = || format!("{text} is out of range: unix seconds go up to {} (i64::MAX)", i64::MAX);
+    let secs: u64 = match text.parse() {
+        Ok(secs) => secs,
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => return Err(out_of_range()),
+        Err(e) => return Err(format!("not unix seconds (a whole number of seconds): {e}")),
+    };
+    if i64::try_from(secs).is_err() {
+        return Err(out_of_range());
+    }
+    system_time(secs)
+        .map(|_| secs)
+        .map_err(|_| format!("{secs} is beyond what this system's clock can represent"))
+}
+
+/// The instant `secs` unix seconds after the epoch, without overflowing.
+pub fn system_time(secs: u64) -> Result<SystemTime, Failure> {
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs)).ok_or_else(|| {
+        Failure::usage(format!("{secs} unix seconds is beyond what this system's clock can represent"))
+    })
 }
 
 /// Reads every secret, in command-line order.

@@ -13,6 +13,10 @@ use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches};
 /// The most bytes of a response body read and printed.
 const MAX_RESPONSE: u64 = 10 * 1024 * 1024;
 
+/// The longest `--timeout`, in seconds (one day). ureq adds the timeout to the
+/// monotonic clock, which panics on overflow: `--timeout 18446744073709551615` did.
+const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
+
 #[derive(Args)]
 pub struct SendArgs {
     /// Where to POST the delivery (plain http://, e.g. a receiver on 127.0.0.1).
@@ -28,8 +32,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "ID")]
     id: Option<String>,
     /// Sign as of this time, in unix seconds (default: now); an old one tests the
-    /// receiver's tolerance.
-    #[arg(long, value_name = "UNIX")]
+    /// receiver's tolerance. At most 9223372036854775807.
+    #[arg(long, value_name = "UNIX", value_parser = input::unix_seconds)]
     timestamp: Option<u64>,
     /// An extra request header as `Name: value`; repeat for more. It replaces a
     /// generated header of the same name (Content-Type, or even the signature, to
@@ -40,8 +44,9 @@ pub struct SendArgs {
     /// to test the receiver's duplicate handling.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
-    /// Give up on a delivery after this many seconds.
+    /// Give up on a delivery after this many seconds (at most 86400).
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    #[arg(value_parser = clap::value_parser!(u64).range(..=MAX_TIMEOUT_SECS))]
     timeout: u64,
 }
 

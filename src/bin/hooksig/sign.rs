@@ -1,7 +1,7 @@
 //! `hooksig sign`: signature headers, or a copy-pasteable curl command.
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use clap::Args;
 use hooksig::{Scheme, Signer};
@@ -22,8 +22,8 @@ pub struct SignArgs {
     #[arg(long, value_name = "ID")]
     id: Option<String>,
     /// Sign as of this time, in unix seconds, for schemes with a timestamp
-    /// (default: now).
-    #[arg(long, value_name = "UNIX")]
+    /// (default: now). At most 9223372036854775807.
+    #[arg(long, value_name = "UNIX", value_parser = input::unix_seconds)]
     timestamp: Option<u64>,
     /// Print a complete curl command that POSTs the signed body to URL instead of
     /// the headers.
@@ -65,7 +65,10 @@ pub fn sign_delivery(
         builder = builder.labeled_secret(secret.label.as_str(), &*secret.value);
     }
     let signer = builder.build().map_err(|e| secret_failure(scheme, e))?;
-    let at = timestamp.map_or_else(SystemTime::now, |t| UNIX_EPOCH + Duration::from_secs(t));
+    let at = match timestamp {
+        Some(t) => input::system_time(t)?,
+        None => SystemTime::now(),
+    };
     let headers =
         signer.sign_at(&body.bytes, id, at).map_err(|e| Failure::usage(format!("cannot sign: {e}")))?;
     Ok(Delivery { scheme: scheme.clone(), headers, body })

@@ -26,8 +26,9 @@ pub struct VerifyArgs {
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
     /// Check the timestamp against this time (unix seconds) instead of the system
-    /// clock, e.g. to verify a delivery captured earlier.
-    #[arg(long, value_name = "UNIX")]
+    /// clock, e.g. to verify a delivery captured earlier. At most
+    /// 9223372036854775807.
+    #[arg(long, value_name = "UNIX", value_parser = input::unix_seconds)]
     now: Option<u64>,
 }
 
@@ -62,7 +63,7 @@ pub fn run(args: &VerifyArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let body = input::body(&args.body)?;
     let headers = input::headers(&args.headers)?;
     let (now, now_from) = match args.now {
-        Some(t) => (UNIX_EPOCH + Duration::from_secs(t), "--now"),
+        Some(t) => (input::system_time(t)?, "--now"),
         None => (SystemTime::now(), "the system clock"),
     };
     let case = Case { scheme, secrets: &secrets, headers: &headers, body: &body.bytes, now };
