@@ -419,7 +419,7 @@ fn extreme_clocks_never_panic() {
                 }
                 assert_eq!(verifier.begin_at(&headers, now).is_ok(), result.is_ok(), "{ctx}");
                 let verified = lenient.verify_at(&headers, b"{}", now).unwrap();
-                let key = policy.key(&verified);
+                let key = policy.key(&verified, b"{}");
                 assert!(key.ttl() >= Duration::from_secs(15 * 60), "{ctx}");
             }
         }
