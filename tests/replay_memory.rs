@@ -919,3 +919,19 @@ fn futures_ready_result<T>(fut: BoxFuture<'_, Result<T, ReplayStoreError>>) -> R
         std::task::Poll::Pending => panic!("memory guard futures are ready"),
     }
 }
+
+/// A guard full of claims in progress refuses new claims with 503 even when the fail
+/// mode is open: running the copy unguarded would process it concurrently.
+#[tokio::test]
+async fn a_full_guard_fails_closed_even_when_the_fail_mode_is_open() {
+    let guard = Arc::new(MemoryReplayGuard::new(1));
+    let open = ReplayProtection::from_arc(guard.clone()).with_fail_mode(FailMode::Open);
+    let verifier = Verifier::new(Scheme::tale(), "s").unwrap();
+    let signer = Signer::new(Scheme::tale(), "s").unwrap();
+    let first = verifier.verify(&signer.sign(b"1").unwrap(), b"1").unwrap();
+    let _held = open.check(&first, b"1").await.unwrap();
+    let second = verifier.verify(&signer.sign(b"2").unwrap(), b"2").unwrap();
+    let refusal = open.check(&second, b"2").await.unwrap_err();
+    assert_eq!(refusal.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(matches!(refusal, Refusal::Rejected(Error::ReplayStoreUnavailable { backend: "memory", .. })));
+}

@@ -64,9 +64,10 @@ const FULL: &str = "full of claims in progress";
 ///    been processed again the soonest anyway;
 /// 3. else every entry is a claim in progress: those are **never** evicted (that would
 ///    let a duplicate run concurrently), and the new claim is refused with a
-///    [`ReplayStoreError`] (`full of claims in progress`), which [`ReplayProtection`]
-///    turns into 503 under [`FailMode::Closed`] so the sender retries later (under
-///    [`FailMode::Open`] the delivery runs unguarded, as for any store error).
+///    [`ReplayStoreError::full`] (`full of claims in progress`), which
+///    [`ReplayProtection`] turns into 503 with `Retry-After` whatever the
+///    [`FailMode`], so the sender retries later (running it unguarded would let a
+///    copy of a delivery in progress run concurrently).
 ///
 /// A forgotten done key is processed again if it is replayed (see the
 /// [module docs](super) on limits), so size the capacity for the deliveries you
@@ -324,7 +325,7 @@ impl MemoryReplayGuard {
             .min();
         let evicted =
             best.and_then(|(_, index)| all.get_mut(index)).is_some_and(|locked| locked.evict_one(now));
-        if evicted { Ok(()) } else { Err(ReplayStoreError::new("memory", FULL)) }
+        if evicted { Ok(()) } else { Err(ReplayStoreError::full("memory", FULL)) }
     }
 
     fn claim_now(&self, key: &ReplayKey) -> Result<ClaimOutcome, ReplayStoreError> {

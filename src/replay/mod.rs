@@ -345,13 +345,34 @@ impl fmt::Debug for ClaimToken {
 pub struct ReplayStoreError {
     backend: &'static str,
     source: Box<dyn std::error::Error + Send + Sync>,
+    full: bool,
 }
 
 impl ReplayStoreError {
     /// An error of `backend` (a short name such as `redis`), caused by `source` (an
     /// error or a message).
     pub fn new(backend: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        ReplayStoreError { backend, source: source.into() }
+        ReplayStoreError { backend, source: source.into(), full: false }
+    }
+
+    /// The store is reachable but full of claims in progress: it cannot take a new
+    /// claim without forgetting one. Unlike an outage, this always fails closed (503),
+    /// whatever the [`FailMode`]: running the delivery unguarded would let a copy of a
+    /// delivery in progress run concurrently.
+    ///
+    /// ```
+    /// use hooksig::replay::ReplayStoreError;
+    /// let err = ReplayStoreError::full("memory", "full of claims in progress");
+    /// assert!(err.is_full());
+    /// assert!(!ReplayStoreError::new("redis", "timeout").is_full());
+    /// ```
+    pub fn full(backend: &'static str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ReplayStoreError { backend, source: source.into(), full: true }
+    }
+
+    /// Whether the store refused for lack of room ([`ReplayStoreError::full`]).
+    pub fn is_full(&self) -> bool {
+        self.full
     }
 
     /// The backend's short name.

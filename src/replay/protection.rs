@@ -21,7 +21,8 @@ pub enum FailMode {
     #[default]
     Closed,
     /// Process the delivery without protection ([`ReplayState::Unguarded`]): nothing
-    /// waits on the store, but a duplicate may be processed.
+    /// waits on the store, but a duplicate may be processed. A store that is reachable
+    /// but full of claims in progress ([`ReplayStoreError::is_full`]) still answers 503.
     Open,
 }
 
@@ -260,8 +261,10 @@ impl ReplayProtection {
                     "replay guard: store unavailable",
                 );
                 match self.fail_mode {
-                    FailMode::Closed => Err(Refusal::Rejected(err.into())),
-                    FailMode::Open => Ok(Pass::unclaimed(ReplayState::Unguarded)),
+                    // A full store is not an outage: unguarded, a copy of a delivery in
+                    // progress would run concurrently.
+                    FailMode::Open if !err.is_full() => Ok(Pass::unclaimed(ReplayState::Unguarded)),
+                    FailMode::Closed | FailMode::Open => Err(Refusal::Rejected(err.into())),
                 }
             }
         }
