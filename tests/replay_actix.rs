@@ -110,7 +110,11 @@ enum Mode {
 
 /// A server with two workers, its own verifier, and the hook at `/hook`.
 fn start(app: &Behaviour, mode: Mode) -> (ServerHandle, SocketAddr) {
-    let verifier = Verifier::new(Scheme::tale(), SECRET).unwrap();
+    start_with(app, mode, Verifier::new(Scheme::tale(), SECRET).unwrap())
+}
+
+/// As [`start`], with a given verifier.
+fn start_with(app: &Behaviour, mode: Mode, verifier: Verifier) -> (ServerHandle, SocketAddr) {
     let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let addr = listener.local_addr().unwrap();
     let app = web::Data::new(app.clone());
@@ -161,10 +165,13 @@ impl Sender {
     }
 
     async fn send(&self, addr: SocketAddr, body: &str) -> Outcome {
+        let headers = Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap();
+        self.send_signed(addr, body, headers).await
+    }
+
+    async fn send_signed(&self, addr: SocketAddr, body: &str, headers: http::HeaderMap) -> Outcome {
         let mut request = http::Request::post(format!("http://{addr}/hook")).body(body.to_owned()).unwrap();
-        request
-            .headers_mut()
-            .extend(Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap());
+        request.headers_mut().extend(headers);
         let response =
             timeout(STEP, self.client.request(request)).await.expect("in time").expect("a response");
         let status = response.status();
@@ -358,4 +365,62 @@ async fn two_actix_replicas_sharing_redis_process_once() {
     scenarios(&app, [a, b]).await;
     h1.stop(true).await;
     h2.stop(true).await;
+}
+
+// --- key rotation: stripped or reordered signatures are the same delivery --------------
+
+const NEW: &str = "whsec_new_secret";
+const OLD: &str = "whsec_old_secret";
+
+/// Stripe during a rotation: `t=T,v1=<new>,v1=<old>`, and the same delivery with only
+/// the old signature (an attacker stripping one, or a sender that dropped it).
+fn rotated_delivery(body: &str) -> (http::HeaderMap, http::HeaderMap) {
+    let signer = Signer::builder(Scheme::stripe()).secret(NEW).secret(OLD).build().unwrap();
+    let both = signer.sign(body.as_bytes()).unwrap();
+    let value = both["stripe-signature"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = value.split(',').collect();
+    assert_eq!(parts.len(), 3, "{value}");
+    let mut stripped = http::HeaderMap::new();
+    stripped.insert("stripe-signature", format!("{},{}", parts[0], parts[2]).parse().unwrap());
+    (both, stripped)
+}
+
+/// Regression: the replay key was derived from the matched signature, so stripping one
+/// of two signatures (or a replica with its secrets in the other order) ran the
+/// handler again. Middleware and extractor replicas, new-then-old and old-then-new
+/// secrets, one shared protection.
+async fn rotation_scenario(replay: ReplayProtection) {
+    let app = Behaviour::default();
+    let new_old = Verifier::builder(Scheme::stripe()).secret(NEW).secret(OLD).build().unwrap();
+    let old_new = Verifier::builder(Scheme::stripe()).secret(OLD).secret(NEW).build().unwrap();
+    let replicas = [
+        start_with(&app, Mode::Middleware(replay.clone()), new_old.clone()),
+        start_with(&app, Mode::Middleware(replay.clone()), old_new.clone()),
+        start_with(&app, Mode::Extractor(Some(replay.clone())), new_old),
+        start_with(&app, Mode::Extractor(Some(replay)), old_new),
+    ];
+    let sender = Sender::new();
+    let body = r#"{"id":"evt_rotation","type":"invoice.paid"}"#;
+    let (both, stripped) = rotated_delivery(body);
+    assert_eq!(sender.send_signed(replicas[0].1, body, both.clone()).await, Outcome::Processed);
+    for (_, addr) in &replicas {
+        assert_eq!(sender.send_signed(*addr, body, stripped.clone()).await, Outcome::Duplicate, "stripped");
+        assert_eq!(sender.send_signed(*addr, body, both.clone()).await, Outcome::Duplicate, "both");
+    }
+    assert_eq!(app.counts(), (1, 1), "processed once");
+    for (handle, _) in replicas {
+        handle.stop(true).await;
+    }
+}
+
+#[actix_web::test]
+async fn rotation_stripped_or_reordered_signatures_are_duplicates_with_memory() {
+    rotation_scenario(ReplayProtection::new(MemoryReplayGuard::new(1_000))).await;
+}
+
+#[cfg(feature = "redis")]
+#[actix_web::test]
+async fn rotation_stripped_or_reordered_signatures_are_duplicates_with_redis() {
+    let server = redis_or_skip!("rotation_stripped_or_reordered_signatures_are_duplicates_with_redis");
+    rotation_scenario(ReplayProtection::new(server.guard().await)).await;
 }

@@ -229,12 +229,15 @@ impl Sender {
 
     /// Sends one signed delivery of `body` and classifies the answer.
     async fn send(&self, addr: SocketAddr, body: &str) -> Outcome {
+        let headers = Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap();
+        self.send_signed(addr, body, headers).await
+    }
+
+    async fn send_signed(&self, addr: SocketAddr, body: &str, headers: http::HeaderMap) -> Outcome {
         let mut request = Request::post(format!("http://{addr}/hook"))
             .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
             .unwrap();
-        request
-            .headers_mut()
-            .extend(Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap());
+        request.headers_mut().extend(headers);
         let response = match timeout(STEP, self.client.request(request)).await.expect("an answer in time") {
             Ok(response) => response,
             Err(_) => return Outcome::NoResponse,
@@ -613,4 +616,97 @@ mod redis_replicas {
         assert_acknowledged_only_what_was_processed(&outcomes, &app);
         eprintln!("after the restart: {outcomes:?}");
     }
+}
+
+// --- key rotation: stripped or reordered signatures are the same delivery --------------
+
+const NEW: &str = "whsec_new_secret";
+const OLD: &str = "whsec_old_secret";
+
+/// Stripe during a rotation: `t=T,v1=<new>,v1=<old>`, and the same delivery with only
+/// the old signature (an attacker stripping one, or a sender that dropped it).
+fn rotated_delivery(body: &str) -> (http::HeaderMap, http::HeaderMap) {
+    let signer = Signer::builder(Scheme::stripe()).secret(NEW).secret(OLD).build().unwrap();
+    let both = signer.sign(body.as_bytes()).unwrap();
+    let value = both["stripe-signature"].to_str().unwrap().to_owned();
+    let parts: Vec<&str> = value.split(',').collect();
+    assert_eq!(parts.len(), 3, "{value}");
+    let mut stripped = http::HeaderMap::new();
+    stripped.insert("stripe-signature", format!("{},{}", parts[0], parts[2]).parse().unwrap());
+    (both, stripped)
+}
+
+/// Regression: the replay key was derived from the matched signature, so stripping one
+/// of two signatures (or a replica with its secrets in the other order) ran the
+/// handler again. Layer and extractor replicas, new-then-old and old-then-new secrets,
+/// one shared protection.
+async fn rotation_scenario(replay: ReplayProtection) {
+    let app = Behaviour::default();
+    let new_old = Verifier::builder(Scheme::stripe()).secret(NEW).secret(OLD).build().unwrap();
+    let old_new = Verifier::builder(Scheme::stripe()).secret(OLD).secret(NEW).build().unwrap();
+    let layer = |verifier: &Verifier| {
+        let router = Router::new()
+            .route("/hook", post(layered))
+            .route_layer(VerifyLayer::new(verifier.clone()).replay_guard(replay.clone()))
+            .with_state(app.clone());
+        serve(router)
+    };
+    let extractor = |verifier: &Verifier| {
+        let state = OnceState { verifier: verifier.clone(), replay: replay.clone(), app: app.clone() };
+        serve(Router::new().route("/hook", post(extracted)).with_state(state))
+    };
+    let replicas =
+        [layer(&new_old).await, layer(&old_new).await, extractor(&new_old).await, extractor(&old_new).await];
+    let sender = Sender::new();
+    let body = r#"{"id":"evt_rotation","type":"invoice.paid"}"#;
+    let (both, stripped) = rotated_delivery(body);
+    assert_eq!(sender.send_signed(replicas[0], body, both.clone()).await, Outcome::Processed);
+    for addr in replicas {
+        assert_eq!(sender.send_signed(addr, body, stripped.clone()).await, Outcome::Duplicate, "stripped");
+        assert_eq!(sender.send_signed(addr, body, both.clone()).await, Outcome::Duplicate, "both");
+    }
+    assert_eq!((app.attempts(), app.processed()), (1, 1), "processed once");
+}
+
+#[tokio::test]
+async fn rotation_stripped_or_reordered_signatures_are_duplicates_with_memory() {
+    rotation_scenario(ReplayProtection::new(MemoryReplayGuard::new(1_000))).await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn rotation_stripped_or_reordered_signatures_are_duplicates_with_redis() {
+    let server = redis_or_skip!("rotation_stripped_or_reordered_signatures_are_duplicates_with_redis");
+    rotation_scenario(ReplayProtection::new(server.guard().await)).await;
+}
+
+/// The answers the layer gives itself carry `Retry-After` where the sender should come
+/// back: 409 (in progress) and 503 (store down).
+#[tokio::test]
+async fn in_progress_and_store_down_answers_carry_retry_after() {
+    let app = Behaviour::default();
+    app.hold_next.store(1, Ordering::SeqCst);
+    let addr = layer_replica(&app, ReplayProtection::new(MemoryReplayGuard::new(100))).await;
+    let down = layer_replica(&app, ReplayProtection::new(DownGuard)).await;
+    let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let body = "{\"retry\":\"after\"}";
+    let request = |addr: SocketAddr| {
+        let mut request = Request::post(format!("http://{addr}/hook"))
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap();
+        request
+            .headers_mut()
+            .extend(Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap());
+        request
+    };
+    let first = tokio::spawn(client.request(request(addr)));
+    timeout(STEP, app.holding.notified()).await.expect("the first delivery is being processed");
+    let copy = timeout(STEP, client.request(request(addr))).await.unwrap().unwrap();
+    assert_eq!(copy.status(), StatusCode::CONFLICT);
+    assert_eq!(copy.headers()["retry-after"], "30");
+    app.resume.notify_one();
+    assert_eq!(timeout(STEP, first).await.unwrap().unwrap().unwrap().status(), StatusCode::OK);
+    let unavailable = timeout(STEP, client.request(request(down))).await.unwrap().unwrap();
+    assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(unavailable.headers()["retry-after"], "30");
 }
