@@ -55,6 +55,7 @@ impl Key {
     }
 
     /// A fresh per-message state.
+    #[inline]
     pub(crate) fn start(&self) -> HmacSha256 {
         self.mac.clone()
     }
@@ -124,44 +125,68 @@ mod tests {
     }
 }
 
-/// The values a signed message is built from, besides the body.
+/// The values a signed message is built from, besides the body, as the text the
+/// message contains.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Fields<'a> {
-    pub(crate) timestamp: Option<u64>,
+    /// The timestamp's decimal text.
+    pub(crate) timestamp: Option<&'a [u8]>,
     pub(crate) id: Option<&'a [u8]>,
 }
 
 /// Feeds the non-body `parts` into `mac` (the body is the caller's): an HMAC state,
-/// or a plain hash of the signed message.
+/// or a plain hash of the signed message. A short part only goes into the hash's block
+/// buffer, so one `update` per part costs no more than gathering them first.
+#[inline]
 pub(crate) fn feed(mac: &mut impl sha2::digest::Update, parts: &[crate::Part], fields: Fields<'_>) {
     use crate::Part;
     for part in parts {
         match part {
             Part::Body => {}
             Part::Id => mac.update(fields.id.unwrap_or_default()),
-            Part::Timestamp => {
-                let mut buf = [0u8; 20];
-                if let Some(ts) = fields.timestamp {
-                    mac.update(crate::headers::format_decimal(ts, &mut buf));
-                }
-            }
+            Part::Timestamp => mac.update(fields.timestamp.unwrap_or_default()),
             Part::Literal(bytes) => mac.update(bytes),
         }
     }
 }
 
+/// The expected MAC of a delivery: secret (it would let anyone sign that message), so
+/// written in place by the HMAC, compared only in constant time and zeroized on drop.
+pub(crate) struct Expected(pub(crate) Tag);
+
+impl Drop for Expected {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
+/// Finishes a MAC into an [`Expected`], without an intermediate copy of the tag.
+#[inline]
+pub(crate) fn finish_expected(mac: HmacSha256) -> Expected {
+    use hmac::digest::FixedOutput;
+    let mut expected = Expected([0u8; crate::tag::TAG_LEN]);
+    mac.finalize_into((&mut expected.0).into());
+    expected
+}
+
 /// The MAC of the whole signed message: prefix parts, the body if covered, suffix parts.
+#[inline]
 pub(crate) fn mac_message(
     key: &Key,
     scheme: &crate::scheme::SchemeInner,
     fields: Fields<'_>,
     body: &[u8],
-) -> Tag {
+) -> Expected {
     let mut mac = key.start();
-    feed(&mut mac, scheme.prefix(), fields);
+    let (prefix, suffix) = (scheme.prefix(), scheme.suffix());
+    if !prefix.is_empty() {
+        feed(&mut mac, prefix, fields);
+    }
     if scheme.body_index.is_some() {
         mac.update(body);
     }
-    feed(&mut mac, scheme.suffix(), fields);
-    finish(mac)
+    if !suffix.is_empty() {
+        feed(&mut mac, suffix, fields);
+    }
+    finish_expected(mac)
 }

@@ -118,7 +118,11 @@ impl Signer {
             })?),
             (Some(_), None) => Some(generate_id(&scheme.id_prefix)?),
         };
-        let fields = Fields { timestamp, id: id.as_ref().map(DeliveryId::as_bytes) };
+        let mut ts_text = [0u8; 20];
+        let fields = Fields {
+            timestamp: timestamp.map(|ts| headers::format_decimal(ts, &mut ts_text)),
+            id: id.as_ref().map(DeliveryId::as_bytes),
+        };
 
         let several = !matches!(scheme.format, SignatureFormat::Prefixed(_));
         let keys = if several { &self.inner.keys[..] } else { self.inner.keys.get(..1).unwrap_or_default() };
@@ -131,7 +135,7 @@ impl Signer {
         for key in keys {
             let tag = keys::mac_message(key, scheme, fields, body);
             let mut buf = [0u8; HEX_LEN];
-            let text = scheme.encoding.encode(&tag, &mut buf);
+            let text = scheme.encoding.encode(&tag.0, &mut buf);
             match &scheme.format {
                 SignatureFormat::Prefixed(prefix) => {
                     value.push_str(prefix);

@@ -39,21 +39,36 @@ impl Encoding {
     /// never a panic.
     pub(crate) fn decode(self, text: &[u8]) -> Result<Tag, &'static str> {
         let mut tag = [0u8; TAG_LEN];
+        self.decode_into(text, &mut tag)?;
+        Ok(tag)
+    }
+
+    /// [`Encoding::decode`] into `tag`, which holds garbage on an error.
+    #[inline]
+    fn decode_into(self, text: &[u8], tag: &mut Tag) -> Result<(), &'static str> {
         match self {
             Encoding::Hex => {
                 if text.len() != HEX_LEN {
                     return Err("expected 64 hex digits");
                 }
-                decode_hex(text, &mut tag)?;
+                decode_hex(text, tag)
             }
             Encoding::Base64 => {
                 if text.len() != BASE64_LEN {
                     return Err("expected 44 characters of padded base64");
                 }
-                decode_base64(text, &mut tag)?;
+                decode_base64(text, tag)
             }
         }
-        Ok(tag)
+    }
+
+    /// How many characters a tag takes in this encoding.
+    #[inline]
+    pub(crate) fn text_len(self) -> usize {
+        match self {
+            Encoding::Hex => HEX_LEN,
+            Encoding::Base64 => BASE64_LEN,
+        }
     }
 
     /// Writes `tag` as text into `buf` and returns the written part.
@@ -85,42 +100,30 @@ impl Encoding {
     }
 }
 
-/// Decodes 64 hex digits (any case) into `out`, eight digits per step in a machine
-/// word (SWAR: every byte lane is tested and converted at once, without a branch
-/// per digit), and a single validity check at the end. The text is the sender's
-/// candidate, not a secret.
+/// Decodes 64 hex digits (any case) into `out`. Written as two branch-free passes
+/// over fixed-size arrays, which the compiler turns into vector code (SSE2 on
+/// x86-64, NEON on aarch64): every digit is classified and converted to its nibble at
+/// once, then the nibbles are paired; a single validity check comes at the end. The
+/// text is the sender's candidate, not a secret.
 fn decode_hex(text: &[u8], out: &mut Tag) -> Result<(), &'static str> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x80 * ONES;
-    const fn at_least(k: u64) -> u64 {
-        0x80u64.wrapping_sub(k).wrapping_mul(ONES)
+    let Ok(text) = <&[u8; HEX_LEN]>::try_from(text) else {
+        return Err("expected 64 hex digits");
+    };
+    let mut nibbles = [0u8; HEX_LEN];
+    let mut invalid = 0u8;
+    for (nibble, &c) in nibbles.iter_mut().zip(text) {
+        let digit = c.wrapping_sub(b'0');
+        let letter = (c | 0x20).wrapping_sub(b'a'); // 'A'..'F' -> 'a'..'f' -> 0..5
+        let is_digit = digit < 10;
+        let is_letter = letter < 6;
+        *nibble = if is_digit { digit } else { letter.wrapping_add(10) };
+        invalid |= u8::from(!(is_digit | is_letter));
     }
-    const fn above(k: u64) -> u64 {
-        0x7Fu64.wrapping_sub(k).wrapping_mul(ONES)
+    let (pairs, _) = nibbles.as_chunks::<2>();
+    for (byte, [high, low]) in out.iter_mut().zip(pairs) {
+        *byte = (high << 4) | low;
     }
-    let mut valid = HIGH;
-    for (chunk, dst) in text.chunks_exact(8).zip(out.chunks_exact_mut(4)) {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(buf);
-        // Lanes are 7-bit from here on, so no addition below carries into the next
-        // lane; the cleared top bits are checked through `ascii`.
-        let ascii = !x & HIGH;
-        let x = x & !HIGH;
-        let folded = x | (0x20 * ONES); // 'A'..'F' -> 'a'..'f'
-        // A lane's top bit is set where the condition holds.
-        let digit = x.wrapping_add(at_least(0x30)) & !x.wrapping_add(above(0x39)) & HIGH;
-        let letter = folded.wrapping_add(at_least(0x61)) & !folded.wrapping_add(above(0x66)) & HIGH;
-        valid &= ascii & (digit | letter);
-        // '0'..'9' & 0xF = 0..9; 'a'..'f' & 0xF = 1..6, plus 9.
-        let nibbles = (x & (0x0F * ONES)).wrapping_add((letter >> 7).wrapping_mul(9));
-        // Lane 2i becomes (nibble 2i << 4) | nibble 2i+1; then the even lanes are packed.
-        let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF;
-        let pairs = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF;
-        let packed = (pairs | (pairs >> 16)) as u32;
-        dst.copy_from_slice(&packed.to_le_bytes());
-    }
-    if valid != HIGH {
+    if invalid != 0 {
         return Err("invalid hex digit");
     }
     Ok(())
@@ -191,9 +194,18 @@ fn words(tag: &Tag) -> [u64; 4] {
 }
 
 /// Up to [`MAX_CANDIDATES`] decoded candidate tags, on the stack.
-#[derive(Clone)]
+///
+/// The first candidate has a slot of its own and the others' slots are created (and
+/// zeroed) only when a second candidate arrives: a delivery nearly always carries one,
+/// and clearing 480 bytes per verification for the rare rotation cost more than the
+/// rest of its bookkeeping.
+///
+/// Not zeroized on drop: candidates are copies of what the sender wrote in the
+/// signature header, which the request still holds. A candidate that matched equals
+/// the expected MAC, but then the sender already published it, for this message.
 pub(crate) struct Candidates {
-    tags: [Tag; MAX_CANDIDATES],
+    first: Tag,
+    more: Option<[Tag; MAX_CANDIDATES - 1]>,
     len: usize,
 }
 
@@ -205,12 +217,32 @@ pub(crate) struct Candidates {
 pub const MAX_CANDIDATES: usize = 16;
 
 impl Candidates {
+    #[inline]
     pub(crate) fn new() -> Self {
-        Candidates { tags: [[0u8; TAG_LEN]; MAX_CANDIDATES], len: 0 }
+        Candidates { first: [0u8; TAG_LEN], more: None, len: 0 }
     }
 
+    /// The slot the next candidate goes in, if any is left.
+    fn next_slot(&mut self) -> Option<&mut Tag> {
+        match self.len.checked_sub(1) {
+            None => Some(&mut self.first),
+            Some(index) => self.more.get_or_insert([[0u8; TAG_LEN]; MAX_CANDIDATES - 1]).get_mut(index),
+        }
+    }
+
+    /// Decodes `text` straight into the next free slot. Fails when the text is not a
+    /// tag in `encoding`, or when every slot is taken (callers cap the entries first).
+    #[inline]
+    pub(crate) fn push_decoded(&mut self, encoding: Encoding, text: &[u8]) -> Result<(), &'static str> {
+        let slot = self.next_slot().ok_or("too many signatures")?;
+        encoding.decode_into(text, slot)?;
+        self.len = self.len.saturating_add(1);
+        Ok(())
+    }
+
+    #[cfg(test)]
     pub(crate) fn push(&mut self, tag: Tag) -> bool {
-        match self.tags.get_mut(self.len) {
+        match self.next_slot() {
             Some(slot) => {
                 *slot = tag;
                 self.len = self.len.saturating_add(1);
@@ -224,23 +256,20 @@ impl Candidates {
         self.len == 0
     }
 
+    /// The candidates, in the order they came.
+    fn iter(&self) -> impl Iterator<Item = &Tag> {
+        std::iter::once(&self.first).chain(self.more.iter().flatten()).take(self.len)
+    }
+
     /// Whether any candidate equals `mac`, comparing every candidate in constant time:
     /// the XOR of all 32 bytes is folded without a branch and `subtle` turns "is it
     /// zero" into a [`Choice`].
     pub(crate) fn matches(&self, mac: &Tag) -> Choice {
         let mac = words(mac);
-        self.tags.iter().take(self.len).fold(Choice::from(0), |acc, candidate| {
+        self.iter().fold(Choice::from(0), |acc, candidate| {
             let diff = words(candidate).iter().zip(&mac).fold(0u64, |diff, (a, b)| diff | (a ^ b));
             acc | diff.ct_eq(&0)
         })
-    }
-}
-
-impl Drop for Candidates {
-    fn drop(&mut self) {
-        // A candidate that matched equals the expected MAC. Slots past `len` were
-        // never written.
-        self.tags.iter_mut().take(self.len).for_each(zeroize::Zeroize::zeroize);
     }
 }
 

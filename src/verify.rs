@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::headers::{self, DeliveryId, HeaderSource, Parsed};
 use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret};
 use crate::scheme::{Scheme, Tolerance};
+use crate::tag::Candidates;
 
 /// Verifies deliveries for one scheme against one or more secrets.
 ///
@@ -155,19 +156,29 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Error> {
-        let mut parsed = Parsed::new();
-        self.parse_into(headers, now, &mut parsed)?;
+        let inner = &*self.inner;
+        let scheme = &*inner.scheme.inner;
+        // The candidates stay in this frame, and the timestamp and id are fed to the
+        // MAC from the header values: nothing big is moved until the verdict.
+        let mut candidates = Candidates::new();
+        let delivery = headers::read(scheme, headers, &mut candidates)?;
+        self.check_time(delivery.timestamp.map(|t| t.value), now)?;
         self.check_len(body.len())?;
-        let scheme = &self.inner.scheme.inner;
-        let fields = fields(&parsed);
+        let fields = Fields { timestamp: delivery.timestamp.map(|t| t.text), id: delivery.id };
         let mut found: Option<usize> = None;
-        for (index, key) in self.inner.keys.iter().enumerate() {
-            let tag = keys::mac_message(key, scheme, fields, body);
-            if bool::from(parsed.candidates.matches(&tag)) && found.is_none() {
+        for (index, key) in inner.keys.iter().enumerate() {
+            let expected = keys::mac_message(key, scheme, fields, body);
+            if bool::from(candidates.matches(&expected.0)) && found.is_none() {
                 found = Some(index);
             }
         }
-        self.conclude(&parsed, found)
+        let key_index = found.ok_or(Error::SignatureMismatch)?;
+        Ok(Verified {
+            verifier: self.clone(),
+            key_index,
+            timestamp: delivery.timestamp.map(|t| t.value),
+            id: delivery.id.and_then(DeliveryId::new),
+        })
     }
 
     /// Starts a streaming verification against the system clock: headers and
@@ -217,9 +228,11 @@ impl Verifier {
         if let Some(declared) = headers::content_length(headers)? {
             self.check_len(declared)?;
         }
-        let parsed = self.parse(headers, now)?;
         let scheme = &self.inner.scheme.inner;
-        let fields = fields(&parsed);
+        let parsed = headers::parse(scheme, headers)?;
+        self.check_time(parsed.timestamp, now)?;
+        let mut ts_text = [0u8; 20];
+        let fields = parsed.fields(&mut ts_text);
         let start = |key: &Key| {
             let mut mac = key.start();
             keys::feed(&mut mac, scheme.prefix(), fields);
@@ -232,20 +245,9 @@ impl Verifier {
         Ok(Verification { verifier: self.clone(), states, parsed, received: 0 })
     }
 
-    fn parse<H: HeaderSource + ?Sized>(&self, headers: &H, now: SystemTime) -> Result<Parsed, Error> {
-        let mut parsed = Parsed::new();
-        self.parse_into(headers, now, &mut parsed)?;
-        Ok(parsed)
-    }
-
-    fn parse_into<H: HeaderSource + ?Sized>(
-        &self,
-        headers: &H,
-        now: SystemTime,
-        parsed: &mut Parsed,
-    ) -> Result<(), Error> {
-        headers::parse_into(&self.inner.scheme.inner, headers, parsed)?;
-        if let (Some(ts), Some(tolerance)) = (parsed.timestamp, self.inner.tolerance) {
+    #[inline]
+    fn check_time(&self, timestamp: Option<u64>, now: SystemTime) -> Result<(), Error> {
+        if let (Some(ts), Some(tolerance)) = (timestamp, self.inner.tolerance) {
             headers::check_tolerance(ts, now, tolerance)?;
         }
         Ok(())
@@ -279,8 +281,14 @@ impl Verifier {
     }
 }
 
-fn fields(parsed: &Parsed) -> Fields<'_> {
-    Fields { timestamp: parsed.timestamp, id: parsed.id.as_ref().map(DeliveryId::as_bytes) }
+impl Parsed {
+    /// The fields of the signed message, the timestamp formatted into `ts_text`.
+    fn fields<'a>(&'a self, ts_text: &'a mut [u8; 20]) -> Fields<'a> {
+        Fields {
+            timestamp: self.timestamp.map(|ts| headers::format_decimal(ts, ts_text)),
+            id: self.id.as_ref().map(DeliveryId::as_bytes),
+        }
+    }
 }
 
 impl fmt::Debug for Verifier {
@@ -515,13 +523,14 @@ impl Verification {
     /// ```
     pub fn finish(mut self) -> Result<Verified, Error> {
         let scheme = &self.verifier.inner.scheme.inner;
-        let fields = fields(&self.parsed);
+        let mut ts_text = [0u8; 20];
+        let fields = self.parsed.fields(&mut ts_text);
         let mut found: Option<usize> = None;
         for (index, state) in self.states.as_mut_slice().iter().enumerate() {
             let mut mac = state.clone();
             keys::feed(&mut mac, scheme.suffix(), fields);
-            let tag = keys::finish(mac);
-            if bool::from(self.parsed.candidates.matches(&tag)) && found.is_none() {
+            let expected = keys::finish_expected(mac);
+            if bool::from(self.parsed.candidates.matches(&expected.0)) && found.is_none() {
                 found = Some(index);
             }
         }
@@ -711,7 +720,11 @@ impl Verified {
     pub(crate) fn message_digest<'a>(&self, body: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
         use sha2::Digest as _;
         let scheme = &self.scheme().inner;
-        let fields = Fields { timestamp: self.timestamp, id: self.id.as_ref().map(DeliveryId::as_bytes) };
+        let mut ts_text = [0u8; 20];
+        let fields = Fields {
+            timestamp: self.timestamp.map(|ts| headers::format_decimal(ts, &mut ts_text)),
+            id: self.id.as_ref().map(DeliveryId::as_bytes),
+        };
         let mut hash = sha2::Sha256::new();
         // The name is length-prefixed so that no name is a prefix of another's message.
         let name = scheme.name.as_bytes();
