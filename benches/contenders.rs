@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use hooksig_benches::{Inputs, STANDARD_SECRET, STRIPE_SECRET, TALE_SECRET, floor, naive_tale};
+use hooksig_benches::{
+    Inputs, PresetDelivery, STANDARD_SECRET, STRIPE_SECRET, TALE_SECRET, floor, naive_tale,
+};
 
 /// What a contender is, for the table's ratio columns.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -207,6 +209,79 @@ pub fn contenders(len: usize) -> Vec<Contender> {
     );
     for c in &list {
         assert!((c.run)(), "{} rejected its input at {len} bytes", c.id);
+    }
+    list
+}
+
+/// What a row of the per-preset table (issue 14) times, for one preset and body size.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Role {
+    /// SHA-256 of the preset's signed message: the hardware limit.
+    Floor,
+    /// Pre-keyed HMAC of the signed message (clone, update, finalize): the lower bound
+    /// for any verifier of that message.
+    Raw,
+    /// `Verifier::verify_at` on the signed `HeaderMap` and the body.
+    Verify,
+}
+
+impl Role {
+    /// Criterion's name for the role.
+    #[allow(dead_code)] // the report runner does not name roles
+    pub fn id(self) -> &'static str {
+        match self {
+            Role::Floor => "floor_sha256",
+            Role::Raw => "raw_hmac",
+            Role::Verify => "verify_at",
+        }
+    }
+}
+
+/// One timed operation of the per-preset table.
+pub struct PresetContender {
+    /// The preset's name (`Scheme::name`).
+    pub preset: &'static str,
+    /// What is timed.
+    pub role: Role,
+    /// The operation; `true` when it did what it should (for `Verify`: accepted).
+    pub run: Box<dyn Fn() -> bool>,
+}
+
+/// For every preset, its floor, its raw HMAC and hooksig's `verify_at`, over one
+/// delivery of `len` body bytes signed "now" (`PresetDelivery`: the raw HMAC and the
+/// floor take the signed message written out in one buffer).
+pub fn presets(len: usize) -> Vec<PresetContender> {
+    let mut list = Vec::new();
+    for delivery in PresetDelivery::all(len, SystemTime::now()) {
+        let d = Arc::new(delivery);
+        let preset = d.name;
+        let (f, r, v) = (d.clone(), d.clone(), d);
+        list.push(PresetContender {
+            preset,
+            role: Role::Floor,
+            run: Box::new(move || {
+                black_box(floor(black_box(&f.message)));
+                true
+            }),
+        });
+        list.push(PresetContender {
+            preset,
+            role: Role::Raw,
+            run: Box::new(move || {
+                black_box(r.raw.tag(black_box(&r.message)));
+                true
+            }),
+        });
+        list.push(PresetContender {
+            preset,
+            role: Role::Verify,
+            run: Box::new(move || {
+                v.verifier.verify_at(black_box(&v.headers), black_box(&v.body), v.at).is_ok()
+            }),
+        });
+    }
+    for c in &list {
+        assert!((c.run)(), "{} {:?} failed at {len} bytes", c.preset, c.role);
     }
     list
 }

@@ -123,6 +123,115 @@ fn sign(scheme: Scheme, secret: &str, body: &[u8], at: SystemTime) -> HeaderMap 
     map
 }
 
+/// The body sizes of the per-preset table (issue 14).
+pub const PRESET_SIZES: [(&str, usize); 3] = [("64 B", 64), ("1 KiB", 1024), ("1 MiB", 1024 * 1024)];
+
+/// The goal for `verify_at` ÷ raw pre-keyed HMAC over the same signed message at a
+/// body size (issue 14): 1.25 at 64 B, 1.10 at 1 KiB, 1.03 at 1 MiB.
+pub fn preset_goal(len: usize) -> f64 {
+    match len {
+        0..=64 => 1.25,
+        65..=1024 => 1.10,
+        _ => 1.03,
+    }
+}
+
+/// The presets' names, in the order of `Scheme::presets`.
+pub const PRESET_NAMES: [&str; 9] =
+    ["tale", "vocalis", "github", "oktave", "standard_webhooks", "svix", "stripe", "slack", "shopify"];
+
+/// How the table names a preset.
+pub fn preset_label(name: &str) -> &'static str {
+    match name {
+        "tale" => "Tale",
+        "vocalis" => "Vocalis",
+        "github" => "GitHub",
+        "oktave" => "Oktave",
+        "standard_webhooks" => "Standard Webhooks",
+        "svix" => "Svix",
+        "stripe" => "Stripe",
+        "slack" => "Slack",
+        "shopify" => "Shopify",
+        _ => "?",
+    }
+}
+
+/// One preset's signed delivery of one body size, with what it is compared with: the
+/// signed message written out contiguously and an HMAC state keyed with the preset's
+/// key, both derived here from the providers' documented formats (not from hooksig),
+/// and checked against the tag the signer wrote.
+pub struct PresetDelivery {
+    /// The preset's name (`Scheme::name`).
+    pub name: &'static str,
+    /// A verifier with the preset's single secret and default limits.
+    pub verifier: Verifier,
+    /// The signed headers plus three ordinary ones.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The signing instant, passed as `now`.
+    pub at: SystemTime,
+    /// The signed message: what the provider's HMAC covers, in one buffer.
+    pub message: Vec<u8>,
+    /// The preset's key, pre-keyed.
+    pub raw: RawHmac,
+}
+
+impl PresetDelivery {
+    /// Every preset's delivery of a `len`-byte body, signed at `at` (whole seconds).
+    pub fn all(len: usize, at: SystemTime) -> Vec<PresetDelivery> {
+        let at =
+            UNIX_EPOCH + Duration::from_secs(at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+        Scheme::presets().into_iter().map(|scheme| PresetDelivery::new(scheme, len, at)).collect()
+    }
+
+    fn new(scheme: Scheme, len: usize, at: SystemTime) -> PresetDelivery {
+        let name = PRESET_NAMES
+            .into_iter()
+            .find(|n| *n == scheme.name())
+            .unwrap_or_else(|| panic!("unknown preset {}: teach the benches its message", scheme.name()));
+        let body = body(len);
+        let secret = match name {
+            "standard_webhooks" | "svix" => STANDARD_SECRET,
+            "stripe" => STRIPE_SECRET,
+            _ => TALE_SECRET,
+        };
+        let headers = sign(scheme.clone(), secret, &body, at);
+        let ts = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0).to_string();
+        let ts = ts.as_bytes();
+        let id = DELIVERY_ID.as_bytes();
+        let message: Vec<u8> = match name {
+            "oktave" => [id, ts].concat(),
+            "standard_webhooks" | "svix" => [id, b".", ts, b".", &body].concat(),
+            "stripe" => [ts, b".", &body].concat(),
+            "slack" => [b"v0:", ts, b":", &body].concat(),
+            _ => body.clone(),
+        };
+        let key = match name {
+            "standard_webhooks" | "svix" => {
+                use base64ct::{Base64, Encoding as _};
+                Base64::decode_vec(STANDARD_SECRET.trim_start_matches("whsec_")).expect("whsec base64")
+            }
+            _ => secret.as_bytes().to_vec(),
+        };
+        let raw = RawHmac::new(&key);
+        // The message and key are the ones the signer used: its tag is in the header.
+        let tag = raw.tag(&message);
+        let written = match scheme.encoding() {
+            hooksig::Encoding::Hex => hex::encode(tag),
+            _ => {
+                use base64ct::{Base64, Encoding as _};
+                Base64::encode_string(&tag)
+            }
+        };
+        let value = Inputs::header(&headers, scheme.signature_header().as_str());
+        assert!(value.contains(&written), "{name}: the raw HMAC is not the signed tag");
+        let verifier = Verifier::new(scheme, secret).expect("preset verifier");
+        assert!(verifier.verify_at(&headers, &body, at).is_ok(), "{name}: not verified");
+        PresetDelivery { name, verifier, headers, body, at, message, raw }
+    }
+}
+
 /// The floor: a plain SHA-256 digest of the body.
 pub fn floor(body: &[u8]) -> [u8; 32] {
     Sha256::digest(body).into()
@@ -239,6 +348,19 @@ mod tests {
             assert!(naive_tale(&inputs.tale, &inputs.body, TALE_SECRET.as_bytes()));
             let hex_tag = hex::encode(inputs.raw.tag(&inputs.body));
             assert_eq!(Inputs::header(&inputs.tale, "x-tale-signature"), format!("sha256={hex_tag}"));
+        }
+    }
+
+    #[test]
+    fn preset_deliveries_are_signed_over_the_written_out_message() {
+        for (_, len) in PRESET_SIZES.iter().take(2) {
+            let all = PresetDelivery::all(*len, SystemTime::now());
+            assert_eq!(all.len(), Scheme::presets().len());
+            for d in &all {
+                assert_eq!(d.body.len(), *len);
+                assert!(d.verifier.verify_at(&d.headers, &d.body, d.at).is_ok(), "{}", d.name);
+                assert_ne!(preset_label(d.name), "?");
+            }
         }
     }
 

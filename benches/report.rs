@@ -1,6 +1,13 @@
-//! Prints the README's performance table: one run, one table.
+//! Prints the README's performance tables: one run, one set of tables.
 //!
-//! `cargo bench -p hooksig-benches --bench report`
+//! `cargo bench -p hooksig-benches --bench report [-- presets|verify|middleware …]`
+//!
+//! - `presets` (issue 14): every preset's `verify_at` against raw pre-keyed HMAC and
+//!   SHA-256 over the same signed message, at 64 B, 1 KiB and 1 MiB, with the goals;
+//! - `verify`: the contenders of the criterion bench `verify` (peers, naive handler);
+//! - `middleware`: the tower layer and the actix middleware.
+//!
+//! Without a section name, all three.
 //!
 //! Times the same closures as the criterion bench `verify` (see `contenders.rs`) with
 //! its own loop, so that every number in the table comes from the same run:
@@ -30,7 +37,7 @@ mod contenders;
 #[allow(dead_code)] // the ids are criterion's
 mod apps;
 
-use contenders::{Contender, Kind};
+use contenders::{Contender, Kind, Role};
 
 struct Config {
     rounds: usize,
@@ -93,29 +100,130 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] * (1.0 - frac) + sorted[hi] * frac
 }
 
-fn measure(len: usize, cfg: &Config) -> Vec<Row> {
-    let list: Vec<Contender> = contenders::contenders(len);
-    let iters: Vec<u64> = list.iter().map(|c| calibrate(&*c.run, cfg)).collect();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.rounds); list.len()];
+/// Times every run interleaved: a warm-up and batch length each, then `cfg.rounds`
+/// rounds of one batch of every run, in an order rotated each round. Per run, the
+/// [`FIGURE`] percentile and the median of its batches, ns per call.
+fn time_interleaved(runs: &[&dyn Fn() -> bool], cfg: &Config) -> Vec<(f64, f64)> {
+    let iters: Vec<u64> = runs.iter().map(|run| calibrate(*run, cfg)).collect();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.rounds); runs.len()];
     for round in 0..cfg.rounds {
-        for k in 0..list.len() {
-            let i = (k + round) % list.len();
-            samples[i].push(batch(&*list[i].run, iters[i]));
+        for k in 0..runs.len() {
+            let i = (k + round) % runs.len();
+            samples[i].push(batch(runs[i], iters[i]));
         }
     }
-    list.iter()
-        .zip(samples)
-        .map(|(c, mut s)| {
+    samples
+        .into_iter()
+        .map(|mut s| {
             s.sort_by(f64::total_cmp);
-            Row {
-                id: c.id,
-                label: c.label,
-                kind: c.kind,
-                figure: quantile(&s, FIGURE),
-                median: quantile(&s, 0.5),
-            }
+            (quantile(&s, FIGURE), quantile(&s, 0.5))
         })
         .collect()
+}
+
+fn measure(len: usize, cfg: &Config) -> Vec<Row> {
+    let list: Vec<Contender> = contenders::contenders(len);
+    let runs: Vec<&dyn Fn() -> bool> = list.iter().map(|c| &*c.run).collect();
+    let times = time_interleaved(&runs, cfg);
+    list.iter()
+        .zip(times)
+        .map(|(c, (figure, median))| Row { id: c.id, label: c.label, kind: c.kind, figure, median })
+        .collect()
+}
+
+/// One preset's three figures at one size.
+struct PresetRow {
+    preset: &'static str,
+    /// (figure, median) per role.
+    floor: (f64, f64),
+    raw: (f64, f64),
+    verify: (f64, f64),
+}
+
+/// Every preset's floor, raw HMAC and `verify_at` at `len`, all interleaved.
+fn measure_presets(len: usize, cfg: &Config) -> Vec<PresetRow> {
+    let list = contenders::presets(len);
+    let runs: Vec<&dyn Fn() -> bool> = list.iter().map(|c| &*c.run).collect();
+    let times = time_interleaved(&runs, cfg);
+    let mut rows: Vec<PresetRow> = Vec::new();
+    for (c, time) in list.iter().zip(times) {
+        let at = match rows.iter().position(|r| r.preset == c.preset) {
+            Some(at) => at,
+            None => {
+                let nan = (f64::NAN, f64::NAN);
+                rows.push(PresetRow { preset: c.preset, floor: nan, raw: nan, verify: nan });
+                rows.len() - 1
+            }
+        };
+        let row = &mut rows[at];
+        match c.role {
+            Role::Floor => row.floor = time,
+            Role::Raw => row.raw = time,
+            Role::Verify => row.verify = time,
+        }
+    }
+    rows
+}
+
+/// Prints the per-preset table (issue 14) and the goals it meets or misses.
+fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: (&str, &str), secs: f64) {
+    println!("### verify_at per preset: ns per call, one run\n");
+    println!(
+        "`cargo bench -p hooksig-benches --bench report -- presets` — {} ({} CPUs, SHA extensions: {}), {}, {}, release profile.",
+        hooksig_benches::cpu_model(),
+        hooksig_benches::cpus(),
+        if hooksig_benches::has_sha_extensions() { "yes" } else { "no" },
+        rustc_version(),
+        hooksig_benches::today(),
+    );
+    println!(
+        "Per body size the floor, the raw HMAC and `verify_at` of all nine presets are interleaved: \
+         {} rounds × ~{} ms batches each; ns/op is the 10th percentile of the batches (the \
+         median of `verify_at` is beside it); load average {} → {}; {:.0} s. Raw HMAC and \
+         floor take each preset's signed message written out in one buffer (e.g. \
+         `{{id}}.{{timestamp}}.{{body}}`); `verify_at` reads a `HeaderMap` of the signed \
+         headers and three ordinary ones, and the body.\n",
+        cfg.rounds,
+        cfg.batch.as_millis(),
+        load.0,
+        load.1,
+        secs,
+    );
+    println!(
+        "| preset | body | SHA-256 floor | raw HMAC | hooksig `verify_at` | median | × raw HMAC | × floor | goal | met |"
+    );
+    println!("|---|---|--:|--:|--:|--:|--:|--:|--:|---|");
+    let mut missed = Vec::new();
+    for (size, len, rows) in results {
+        let goal = hooksig_benches::preset_goal(*len);
+        for r in rows {
+            let ratio = r.verify.0 / r.raw.0;
+            let met = ratio <= goal;
+            if !met {
+                missed.push(format!("{} {size} {ratio:.2}×", hooksig_benches::preset_label(r.preset)));
+            }
+            println!(
+                "| {} | {size} | {} | {} | {} | {} | {ratio:.2} | {:.2} | ≤ {goal:.2} | {} |",
+                hooksig_benches::preset_label(r.preset),
+                ns(r.floor.0),
+                ns(r.raw.0),
+                ns(r.verify.0),
+                ns(r.verify.1),
+                r.verify.0 / r.floor.0,
+                if met { "yes" } else { "**no**" },
+            );
+        }
+    }
+    let total: usize = results.iter().map(|(_, _, rows)| rows.len()).sum();
+    println!(
+        "\nGoals met: {} of {total}.{}",
+        total - missed.len(),
+        if missed.is_empty() { String::new() } else { format!(" Missed: {}.", missed.join(", ")) }
+    );
+    println!(
+        "Oktave signs `{{id}}{{timestamp}}` and not the body: its message is the same few dozen \
+         bytes at every body size, so its ratio is a small-message ratio throughout.\n"
+    );
 }
 
 /// One middleware setup's result at one size.
@@ -198,18 +306,53 @@ fn rustc_version() -> String {
 
 fn main() {
     // `cargo bench` passes `--bench`; a `--list` or a test run gets nothing to do.
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list" || a == "--test") {
         return;
     }
+    // Sections by name (`presets`, `verify`, `middleware`); all of them by default.
+    let named: Vec<&str> = args.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+    let wants = |section: &str| named.is_empty() || named.contains(&section);
     let cfg = Config::from_env();
+
+    if wants("presets") {
+        let load_before = hooksig_benches::load_average();
+        let started = Instant::now();
+        let results: Vec<(&str, usize, Vec<PresetRow>)> = hooksig_benches::PRESET_SIZES
+            .iter()
+            .map(|(name, len)| (*name, *len, measure_presets(*len, &cfg)))
+            .collect();
+        let load_after = hooksig_benches::load_average();
+        print_presets(&results, &cfg, (&load_before, &load_after), started.elapsed().as_secs_f64());
+    }
+    if !wants("verify") && !wants("middleware") {
+        return;
+    }
+
     let load_before = hooksig_benches::load_average();
     let started = Instant::now();
-    let results: Vec<(&str, Vec<Row>)> =
-        hooksig_benches::SIZES.iter().map(|(name, len)| (*name, measure(*len, &cfg))).collect();
-    let middleware: Vec<(&str, Vec<_>)> =
-        apps::SIZES.iter().map(|(name, len)| (*name, measure_apps(*len, &cfg))).collect();
+    let results: Vec<(&str, Vec<Row>)> = if wants("verify") {
+        hooksig_benches::SIZES.iter().map(|(name, len)| (*name, measure(*len, &cfg))).collect()
+    } else {
+        Vec::new()
+    };
+    let middleware: Vec<(&str, Vec<_>)> = if wants("middleware") {
+        apps::SIZES.iter().map(|(name, len)| (*name, measure_apps(*len, &cfg))).collect()
+    } else {
+        Vec::new()
+    };
     let elapsed = started.elapsed();
 
+    if wants("verify") {
+        print_verify(&results, &cfg, &load_before, elapsed);
+    }
+    if wants("middleware") {
+        print_middleware(&middleware);
+    }
+    print_targets(&results, &middleware);
+}
+
+fn print_verify(results: &[(&str, Vec<Row>)], cfg: &Config, load_before: &str, elapsed: Duration) {
     println!("### verify: ns per call, one run\n");
     println!(
         "`cargo bench -p hooksig-benches --bench report` — {} ({} CPUs, SHA extensions: {}), {}, {}, release profile.",
@@ -230,7 +373,7 @@ fn main() {
     );
     println!("| size | contender | ns/op | median | × floor | × raw HMAC | peer ÷ hooksig |");
     println!("|---|---|--:|--:|--:|--:|--:|");
-    for (size, rows) in &results {
+    for (size, rows) in results {
         let find = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.figure).unwrap_or(f64::NAN);
         let floor = find(contenders::FLOOR);
         let raw = find(contenders::RAW);
@@ -249,7 +392,9 @@ fn main() {
             );
         }
     }
+}
 
+fn print_middleware(middleware: &[(&str, Vec<AppRow>)]) {
     println!("\n### middleware: ns per request, same run\n");
     println!(
         "In-process, Tale preset, trivial handler taking the body as `Bytes`; axum via \
@@ -259,7 +404,7 @@ fn main() {
         "| size | framework | setup | ns/request | median | vs buffering only | vs buffering + `verify` |"
     );
     println!("|---|---|---|--:|--:|--:|--:|");
-    for (size, rows) in &middleware {
+    for (size, rows) in middleware {
         for r in rows {
             let pct = |base: f64| format!("{:+.1}%", (r.figure / base - 1.0) * 100.0);
             let buffer = app_figure(rows, r.framework, apps::Kind::Buffer);
@@ -278,9 +423,11 @@ fn main() {
             );
         }
     }
+}
 
+fn print_targets(results: &[(&str, Vec<Row>)], middleware: &[(&str, Vec<AppRow>)]) {
     println!("\n### targets (issue 6), from the tables above\n");
-    for (size, rows) in &results {
+    for (size, rows) in results {
         let find = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.figure).unwrap_or(f64::NAN);
         let tale_vs_raw = find(contenders::TALE) / find(contenders::RAW);
         let limit = match *size {
@@ -319,7 +466,7 @@ fn main() {
         };
         println!("- {size}: {tale}; {peers}");
     }
-    for (size, rows) in &middleware {
+    for (size, rows) in middleware {
         let limit = if *size == "1 KiB" { 10.0 } else { 3.0 };
         for framework in ["axum", "actix-web"] {
             let ours = app_figure(rows, framework, apps::Kind::Hooksig);
@@ -332,8 +479,10 @@ fn main() {
             );
         }
     }
-    println!(
-        "\nsvix is not measured: svix 2.9 does not compile without a TLS feature \
-         (its verifier is the algorithm of `standardwebhooks`)."
-    );
+    if !results.is_empty() {
+        println!(
+            "\nsvix is not measured by `verify`: svix 2.9 does not compile without a TLS feature \
+             (its verifier is the algorithm of `standardwebhooks`)."
+        );
+    }
 }
