@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("replay guard: {which}");
-    print_banner(listener.local_addr()?, &secret, demo);
+    print_banner(listener.local_addr()?, &secret, demo)?;
     axum::serve(listener, app).await?;
     Ok(())
 }
@@ -141,18 +141,19 @@ async fn replay_answer_as_json(response: Response<axum::body::Body>) -> Response
     }
 }
 
-fn print_banner(addr: SocketAddr, secret: &str, demo: bool) {
+fn print_banner(addr: SocketAddr, secret: &str, demo: bool) -> Result<(), hooksig::Error> {
     if demo {
         println!("TALE_WEBHOOK_SECRET is not set: using the demo secret {DEMO_SECRET:?}");
     }
     let body = r#"{"event":"workflow.trigger","input":{"customer":"Ada"}}"#;
-    let signature = hooksig::sign(secret.as_bytes(), body.as_bytes());
+    let signature = hooksig::sign(secret.as_bytes(), body.as_bytes())?;
     println!("Tale webhook receiver listening on http://{addr}");
     println!("Try it:");
     println!(
         "  curl -i -X POST http://{addr}/api/webhooks/workflow/wf_demo \\\n    -H 'Content-Type: application/json' \\\n    -H 'X-Tale-Signature: {signature}' \\\n    --data-binary '{body}'"
     );
     println!("then GET http://{addr}/api/executions/<executionId> for its status.");
+    Ok(())
 }
 
 fn error(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {

@@ -524,10 +524,11 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// [`Error::status`] with [`Error::public_message`] as `text/plain`; a 405 carries
-/// `Allow: POST` and a 401 for [`Error::Unauthorized`] carries the default
-/// `WWW-Authenticate: Basic realm="webhooks"` (the layer, which knows its
-/// configuration, uses [`crate::Gate::challenge_for`] instead).
+/// As for [`Refusal`]: [`default_response`] with [`Error::status`] and
+/// [`Error::public_message`] as `text/plain`; a 405 carries `Allow: POST` and a 401 for
+/// [`Error::Unauthorized`] the default `WWW-Authenticate: Basic realm="webhooks"` (the
+/// layer, which knows its configuration, answers through its
+/// [`Receiver`](crate::pipeline::Receiver) instead).
 ///
 /// ```
 /// use axum::response::IntoResponse;

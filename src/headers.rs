@@ -55,7 +55,7 @@ pub trait HeaderSource {
     ///         self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_slice())
     ///     }
     /// }
-    /// let sig = hooksig::sign(b"k", b"{}").to_string();
+    /// let sig = hooksig::sign(b"k", b"{}")?.to_string();
     /// let pairs = Pairs(vec![(http::HeaderName::from_static("x-tale-signature"), sig.into_bytes())]);
     /// hooksig::Verifier::new(hooksig::Scheme::tale(), "k")?.verify(&pairs, b"{}")?;
     /// # Ok::<(), hooksig::Error>(())

@@ -54,6 +54,12 @@ impl Key {
         Ok(Key { mac, label: pending.label.clone() })
     }
 
+    /// A key from raw secret bytes (no dashboard format): the one-line `sign` and
+    /// `verify`. An empty secret is refused.
+    pub(crate) fn raw(secret: &[u8]) -> Result<Key, Error> {
+        Key::new(&SecretFormat::Raw, &PendingSecret::new(None, secret))
+    }
+
     /// A fresh per-message state.
     pub(crate) fn start(&self) -> HmacSha256 {
         self.mac.clone()
