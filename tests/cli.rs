@@ -4,6 +4,14 @@
 //! talks to an axum receiver on 127.0.0.1 started inside the test.
 
 #![cfg(feature = "cli")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "a test may panic: a panic is a failed test"
+)]
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

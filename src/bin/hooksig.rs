@@ -9,6 +9,11 @@
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::arithmetic_side_effects,
+    unreachable_pub,
+    reason = "a command-line tool on trusted arguments"
+)]
 
 #[path = "hooksig/input.rs"]
 mod input;
