@@ -100,6 +100,6 @@ pub use verify::{Verification, Verified, Verifier, VerifierBuilder, verify};
 
 /// The README's code blocks, compiled and run as doctests (with every feature on,
 /// since some of them use the integrations).
-#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "cli", feature = "redis"))]
+#[cfg(all(doctest, feature = "axum", feature = "actix", feature = "redis"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -1,9 +1,7 @@
 //! The `hooksig` command-line tool, run as a user would: the built binary, its exit
 //! codes and its exact output lines. `sign` output is checked by the independent
-//! Python reference verifier (tests/interop/reference.py) for every preset; `send`
+//! Python reference verifier (the library's tests/interop/reference.py) for every preset; `send`
 //! talks to an axum receiver on 127.0.0.1 started inside the test.
-
-#![cfg(feature = "cli")]
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -178,11 +176,11 @@ fn verify(preset: &str, secret: &str, headers: &[String], body: &str, extra: &[&
 // The Python reference verifier
 
 fn reference_verify(cases: &[Value]) -> Vec<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/reference.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/interop/reference.py");
     let mut command = Command::new("python3");
     command.arg(script).arg("verify");
     if Command::new("python3").arg("--version").output().is_err() {
-        panic!("python3 is required by tests/cli.rs (the reference verifier) but was not found on PATH");
+        panic!("python3 is required by cli/tests/cli.rs (the reference verifier) but was not found on PATH");
     }
     let out = run_bounded(command, &serde_json::to_vec(cases).unwrap());
     assert_eq!(out.code, 0, "reference.py verify failed: {}", out.stderr);

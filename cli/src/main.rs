@@ -1,7 +1,8 @@
 //! `hooksig`: sign test deliveries, explain rejected ones, send them to a local
 //! receiver, and list the schemes this crate knows.
 //!
-//! Built only with the `cli` feature: `cargo install --path . --features cli`.
+//! The binary of the `hooksig-cli` package: `cargo install --path cli` from a checkout,
+//! `cargo run -p hooksig-cli -- ARGS` to try it.
 //!
 //! Exit codes: 0 success; 1 verification failed (`verify`) or the receiver did not
 //! answer 2xx (`send`); 2 usage errors (bad flags, unreadable secret or body, a
@@ -10,15 +11,10 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-#[path = "hooksig/input.rs"]
 mod input;
-#[path = "hooksig/schemes.rs"]
 mod schemes;
-#[path = "hooksig/send.rs"]
 mod send;
-#[path = "hooksig/sign.rs"]
 mod sign;
-#[path = "hooksig/verify.rs"]
 mod verify;
 
 use std::io::Write;
