@@ -38,6 +38,8 @@
 //! actix's `PayloadConfig` (256 KiB by default) and `JsonConfig` (2 MiB) are set to
 //! the same value.
 
+#![allow(clippy::arithmetic_side_effects, reason = "a demo: times and counters on known values")]
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

@@ -33,8 +33,8 @@
 //! headers (401/400), then reads the body hashing as it goes, bounded by the smaller
 //! of the verifier's limit and axum's `DefaultBodyLimit` (413), and hands the exact
 //! bytes to the inner extractor. Behind [`crate::tower::VerifyLayer`] it reuses the
-//! layer's [`crate::Verified`] extension, without hashing again, when that proof came
-//! from the same verifier ([`crate::Verified::is_from`]: the layer and the state hold
+//! layer's [`crate::verify::Verified`] extension, without hashing again, when that proof came
+//! from the same verifier ([`crate::verify::Verified::is_from`]: the layer and the state hold
 //! clones of one `Verifier`); a proof from any other verifier (a layer holding other
 //! tenants' secrets) is not trusted, and the extractor verifies the body itself.
 //!
@@ -64,7 +64,7 @@ use crate::verify::Verifier;
 /// Extractor that verifies the request, then runs the inner extractor `T` on the
 /// verified bytes: `Verified<Json<Event>>`, `Verified<Bytes>`, `Verified<String>`.
 ///
-/// The second field is the proof, [`crate::Verified`]: which key matched, the
+/// The second field is the proof, [`crate::verify::Verified`]: which key matched, the
 /// timestamp and the delivery id. Fails with [`VerifiedRejection`].
 ///
 /// ```
@@ -81,7 +81,7 @@ use crate::verify::Verifier;
 /// # Ok::<(), hooksig::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Verified<T>(pub T, pub crate::Verified);
+pub struct Verified<T>(pub T, pub crate::verify::Verified);
 
 impl<T> Verified<T> {
     /// The extracted value, without the proof.
@@ -108,7 +108,7 @@ impl<T> Verified<T> {
     /// assert_eq!(extracted.proof().key_index(), 0);
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn proof(&self) -> &crate::Verified {
+    pub fn proof(&self) -> &crate::verify::Verified {
         &self.1
     }
 }
@@ -151,8 +151,8 @@ where
 }
 
 /// The layer's proof, if it came from `verifier` (an identity check).
-fn trusted_proof(req: &Request, verifier: &Verifier) -> Option<crate::Verified> {
-    req.extensions().get::<crate::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
+fn trusted_proof(req: &Request, verifier: &Verifier) -> Option<crate::verify::Verified> {
+    req.extensions().get::<crate::verify::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
 }
 
 /// Logs a refusal (feature `tracing`), as the pipeline does.
@@ -167,7 +167,7 @@ fn log(refusal: Refusal) -> Refusal {
 async fn read_verified(
     req: Request,
     verifier: &Verifier,
-) -> Result<(Request, crate::Verified, Chunks), Refusal> {
+) -> Result<(Request, crate::verify::Verified, Chunks), Refusal> {
     // Checks Content-Length against the limit, then the signature headers.
     let mut verification = verifier.begin(req.headers())?;
     let (mut parts, chunks) = collect(req, |chunk| verification.update(chunk)).await?;
@@ -284,7 +284,7 @@ fn rebuild(parts: http::request::Parts, chunks: &Chunks) -> Request {
 #[must_use = "complete the delivery once it is processed; dropped, it is released"]
 pub struct VerifiedOnce<T> {
     value: T,
-    proof: crate::Verified,
+    proof: crate::verify::Verified,
     pass: Pass,
 }
 
@@ -367,7 +367,7 @@ impl<T> VerifiedOnce<T> {
     /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
     /// # let _ = axum::routing::post::<_, _, S>(hook);
     /// ```
-    pub fn proof(&self) -> &crate::Verified {
+    pub fn proof(&self) -> &crate::verify::Verified {
         &self.proof
     }
 
@@ -389,7 +389,7 @@ impl<T> VerifiedOnce<T> {
     /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
     /// # let _ = axum::routing::post::<_, _, S>(hook);
     /// ```
-    pub fn into_parts(self) -> (T, crate::Verified, Option<Claim>) {
+    pub fn into_parts(self) -> (T, crate::verify::Verified, Option<Claim>) {
         (self.value, self.proof, self.pass.into_claim())
     }
 }

@@ -10,6 +10,11 @@
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::arithmetic_side_effects,
+    unreachable_pub,
+    reason = "a command-line tool on trusted arguments"
+)]
 
 mod input;
 mod schemes;

@@ -5,6 +5,15 @@
 //! over https to a rustls receiver on 127.0.0.1 whose self-signed certificate the test
 //! makes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    reason = "a test may panic: a panic is a failed test"
+)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

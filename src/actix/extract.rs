@@ -17,8 +17,8 @@ use crate::verify::Verifier;
 /// request.
 ///
 /// - Behind [`VerifySignature`](super::VerifySignature) the body was verified already:
-///   when the middleware's [`crate::Verified`] came from the same verifier as the one
-///   in `app_data` (a clone of it: [`crate::Verified::is_from`]), the extractor
+///   when the middleware's [`crate::verify::Verified`] came from the same verifier as the one
+///   in `app_data` (a clone of it: [`crate::verify::Verified::is_from`]), the extractor
 ///   takes it and lets `T` read the bytes the middleware put back. Nothing is hashed
 ///   twice. A proof from another verifier (a middleware holding other tenants'
 ///   secrets) is not trusted: the body is verified here.
@@ -78,7 +78,7 @@ use crate::verify::Verifier;
 #[derive(Debug, Clone)]
 pub struct Verified<T> {
     inner: T,
-    verified: crate::Verified,
+    verified: crate::verify::Verified,
 }
 
 impl<T> Verified<T> {
@@ -91,7 +91,7 @@ impl<T> Verified<T> {
     /// }
     /// # let _ = web::post().to(hook);
     /// ```
-    pub fn verified(&self) -> &crate::Verified {
+    pub fn verified(&self) -> &crate::verify::Verified {
         &self.verified
     }
 
@@ -118,7 +118,7 @@ impl<T> Verified<T> {
     /// }
     /// # let _ = web::post().to(hook);
     /// ```
-    pub fn into_parts(self) -> (T, crate::Verified) {
+    pub fn into_parts(self) -> (T, crate::verify::Verified) {
         (self.inner, self.verified)
     }
 }
@@ -163,9 +163,9 @@ where
 }
 
 /// The middleware's proof, if it came from `verifier` (an identity check).
-fn trusted_proof(req: &HttpRequest, verifier: Option<&Verifier>) -> Option<crate::Verified> {
+fn trusted_proof(req: &HttpRequest, verifier: Option<&Verifier>) -> Option<crate::verify::Verified> {
     let verifier = verifier?;
-    req.extensions().get::<crate::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
+    req.extensions().get::<crate::verify::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
 }
 
 /// `T` from `app_data`, registered as a plain value (looked up first) or as
@@ -180,7 +180,7 @@ async fn verify(
     req: &HttpRequest,
     payload: &mut Payload,
     verifier: Option<Verifier>,
-) -> Result<(Chunks, crate::Verified), Refusal> {
+) -> Result<(Chunks, crate::verify::Verified), Refusal> {
     let verifier = verifier.ok_or(Error::InvalidConfig { reason: "no hooksig::Verifier in app_data" })?;
     // Checks Content-Length against the limit, then the signature headers.
     let mut verification = verifier.begin(req.headers())?;
@@ -273,7 +273,7 @@ async fn collect(
 #[must_use = "complete the delivery once it is processed; dropped, it is released"]
 pub struct VerifiedOnce<T> {
     inner: T,
-    verified: crate::Verified,
+    verified: crate::verify::Verified,
     pass: Pass,
 }
 
@@ -345,7 +345,7 @@ impl<T> VerifiedOnce<T> {
     /// }
     /// # let _ = web::post().to(hook);
     /// ```
-    pub fn verified(&self) -> &crate::Verified {
+    pub fn verified(&self) -> &crate::verify::Verified {
         &self.verified
     }
 
@@ -364,7 +364,7 @@ impl<T> VerifiedOnce<T> {
     /// }
     /// # let _ = web::post().to(hook);
     /// ```
-    pub fn into_parts(self) -> (T, crate::Verified, Option<Claim>) {
+    pub fn into_parts(self) -> (T, crate::verify::Verified, Option<Claim>) {
         (self.inner, self.verified, self.pass.into_claim())
     }
 }
@@ -425,7 +425,7 @@ where
 /// Claims a verified delivery with the `ReplayProtection` from `app_data`.
 async fn claim(
     replay: Option<ReplayProtection>,
-    verified: &crate::Verified,
+    verified: &crate::verify::Verified,
     chunks: &Chunks,
 ) -> Result<Pass, Refusal> {
     let replay =

@@ -2,7 +2,8 @@
 //! ports, in a temporary directory (no persistence); every process killed and the
 //! directory removed on drop.
 //!
-//! Included with `#[macro_use] #[path = "support/redis_cluster.rs"] mod redis_cluster;`.
+//! Part of `tests/support/` (`crate::support::redis_cluster`, feature `redis`); the
+//! `cluster_or_skip!` macro is visible in every test module.
 //! Without `redis-server` and `redis-cli` on the `PATH` [`RedisCluster::start`] prints
 //! a skip line and returns `None` (use [`cluster_or_skip!`]), unless
 //! `HOOKSIG_REQUIRE_REDIS=1`, under which it panics so that CI cannot skip silently.
@@ -363,7 +364,7 @@ impl Drop for RedisCluster {
 /// A started [`RedisCluster`], or `return` from the test (after the skip line).
 macro_rules! cluster_or_skip {
     ($test:literal) => {
-        match $crate::redis_cluster::RedisCluster::start($test) {
+        match $crate::support::redis_cluster::RedisCluster::start($test) {
             Some(cluster) => cluster,
             None => return,
         }

@@ -8,9 +8,7 @@
 
 #![cfg(feature = "redis")]
 
-#[macro_use]
-#[path = "support/redis_cluster.rs"]
-mod redis_cluster;
+use crate::support::redis_cluster;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

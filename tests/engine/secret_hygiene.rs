@@ -11,8 +11,8 @@
 //! with the `hmac` crate. Prefixes of 16 characters are searched too, so a truncated
 //! print would be caught.
 //!
-//! Layer and middleware types (issues 3 and 4) are added in the marked section below
-//! once they land.
+//! The tower layer's and the actix middleware's types and answers are scanned in the
+//! `integrations` section below.
 //!
 //! Zeroization on drop cannot be observed from safe code (reading freed memory needs
 //! `unsafe`); `zeroize_on_drop_is_enabled_in_the_primitives` pins the type-level

@@ -9,9 +9,7 @@
 #![cfg(feature = "axum")]
 
 #[cfg(feature = "redis")]
-#[macro_use]
-#[path = "support/redis.rs"]
-mod redis_server;
+use crate::support::redis as redis_server;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

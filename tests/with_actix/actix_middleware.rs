@@ -1,8 +1,7 @@
 //! The actix-web middleware and extractor, driven through `actix_web::test`.
 #![cfg(feature = "actix")]
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use crate::support::counting_alloc;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
