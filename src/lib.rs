@@ -98,9 +98,9 @@ pub use tag::MAX_CANDIDATES;
 pub use verify::{Verification, Verified, Verifier, VerifierBuilder, verify};
 
 /// The README's code blocks, compiled and run as doctests. A block that needs a
-/// feature says so in its first (hidden) line, `#![cfg(feature = "…")]`, so that each
-/// is compiled with only its features (`.ci/run` runs them with `axum` alone and
-/// `actix` alone besides every feature).
+/// feature says so in its (hidden) first lines, `#[cfg(feature = "…")] fn main`, so
+/// that each is compiled with only its features (`.ci/run` runs them with `axum` alone
+/// and `actix` alone besides every feature).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
