@@ -51,7 +51,9 @@
 //! ```
 
 mod chunks;
+mod once;
 mod receiver;
 
 pub use chunks::Chunks;
+pub use once::VerifiedOnce;
 pub use receiver::{Delivery, Intake, Proceeding, Received, Receiver, RejectFn, default_response};
