@@ -38,6 +38,8 @@
 //! actix's `PayloadConfig` (256 KiB by default) and `JsonConfig` (2 MiB) are set to
 //! the same value.
 
+#![allow(clippy::arithmetic_side_effects, reason = "a demo: times and counters on known values")]
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -281,7 +283,8 @@ async fn main() -> std::io::Result<()> {
     println!("Vocalis receiver on http://127.0.0.1:{port}{PATH} (stats: GET {PATH}/stats)");
     if demo {
         let body = r#"{"event":"call.ended","call_id":"call_123","agent_id":"agent_7","duration_sec":184,"result":"appointment_set","language":"en-US","emotion_summary":{"dominant":"calm","peak":"frustration"},"transcript_url":"https://vocalis.example/t/call_123"}"#;
-        let signature = hooksig::sign(DEMO_SECRET.as_bytes(), body.as_bytes());
+        let signature =
+            hooksig::sign(DEMO_SECRET.as_bytes(), body.as_bytes()).map_err(std::io::Error::other)?;
         println!("VOCALIS_WEBHOOK_SECRET is unset: using the demo secret {DEMO_SECRET:?}. Try:\n");
         println!(
             "curl -i http://127.0.0.1:{port}{PATH} -H 'Content-Type: application/json' \\\n  -H 'X-Vocalis-Signature: {signature}' \\\n  --data-binary '{body}'\n"

@@ -5,6 +5,9 @@
 //! # several instances behind a load balancer, sharing one Redis:
 //! REDIS_URL=redis://127.0.0.1:6379/ TALE_WEBHOOK_SECRET=... PORT=3000 \
 //!     cargo run --example axum_tale --features axum,redis
+//! # ... or sharing one Redis Cluster (any of its nodes, comma-separated; list several):
+//! REDIS_CLUSTER_NODES=redis://127.0.0.1:7000,redis://127.0.0.1:7001,redis://127.0.0.1:7002 \
+//!     TALE_WEBHOOK_SECRET=... PORT=3000 cargo run --example axum_tale --features axum,redis
 //! ```
 //!
 //! - `POST /api/webhooks/workflow/{workflow_id}`: answers `202` at once with
@@ -23,7 +26,9 @@
 //! `{"status":"duplicate delivery"}` without starting the workflow again; a copy
 //! arriving while the first is processed answers `409`; `503` when the replay store
 //! is down. With `REDIS_URL` set (built with `--features axum,redis`) the record is
-//! kept in Redis and shared by every instance; without it, in this process only.
+//! kept in Redis and shared by every instance; with `REDIS_CLUSTER_NODES` instead, in
+//! a Redis Cluster (spread over its masters; the start fails if no listed node
+//! answers); with neither, in this process only. Setting both is an error.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -76,8 +81,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response
     });
 
-    // Each workflow delivery runs once: in Redis when REDIS_URL is set (shared by
-    // every instance), else in this process.
+    // Each workflow delivery runs once: in Redis when REDIS_URL or REDIS_CLUSTER_NODES
+    // is set (shared by every instance), else in this process.
     let (replay, which) = replay_protection().await?;
     let workflows = Router::new()
         .route("/api/webhooks/workflow/{workflow_id}", post(run_workflow))
@@ -97,34 +102,69 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("replay guard: {which}");
-    print_banner(listener.local_addr()?, &secret, demo);
+    print_banner(listener.local_addr()?, &secret, demo)?;
     axum::serve(listener, app).await?;
     Ok(())
 }
 
 /// The replay protection of the workflow webhook, and a line saying which it is.
 async fn replay_protection() -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
-    match std::env::var("REDIS_URL") {
-        Ok(url) if !url.is_empty() => redis_protection(&url).await,
-        _ => Ok((
+    let set = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (set("REDIS_URL"), set("REDIS_CLUSTER_NODES")) {
+        (Some(_), Some(_)) => Err("set either REDIS_URL or REDIS_CLUSTER_NODES, not both".into()),
+        (Some(url), None) => redis_protection(&url).await,
+        (None, Some(nodes)) => {
+            let nodes: Vec<&str> = nodes.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+            redis_cluster_protection(&nodes).await
+        }
+        (None, None) => Ok((
             ReplayProtection::new(MemoryReplayGuard::new(100_000)),
-            "in memory (this process only; set REDIS_URL to share it between instances)".to_owned(),
+            "in memory (this process only; set REDIS_URL or REDIS_CLUSTER_NODES to share it \
+             between instances)"
+                .to_owned(),
         )),
     }
 }
 
+// Never print the URLs themselves: they may carry a password.
+
 #[cfg(feature = "redis")]
 async fn redis_protection(url: &str) -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
     let guard = hooksig::replay::RedisReplayGuard::connect(url).await?;
-    // Never print the URL itself: it may carry a password.
     Ok((ReplayProtection::new(guard), "Redis (REDIS_URL), shared by every instance".to_owned()))
+}
+
+#[cfg(feature = "redis")]
+async fn redis_cluster_protection(
+    nodes: &[&str],
+) -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
+    let guard = hooksig::replay::RedisReplayGuard::connect_cluster(nodes).await?;
+    let which = format!(
+        "Redis Cluster (REDIS_CLUSTER_NODES, {} node(s) listed), shared by every instance",
+        nodes.len()
+    );
+    Ok((ReplayProtection::new(guard), which))
 }
 
 #[cfg(not(feature = "redis"))]
 async fn redis_protection(_url: &str) -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
-    Err("REDIS_URL is set, but this example was built without Redis support: \
+    Err(without_redis("REDIS_URL"))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_cluster_protection(
+    _nodes: &[&str],
+) -> Result<(ReplayProtection, String), Box<dyn std::error::Error>> {
+    Err(without_redis("REDIS_CLUSTER_NODES"))
+}
+
+#[cfg(not(feature = "redis"))]
+fn without_redis(variable: &str) -> Box<dyn std::error::Error> {
+    format!(
+        "{variable} is set, but this example was built without Redis support: \
          run it with --features axum,redis"
-        .into())
+    )
+    .into()
 }
 
 /// The layer answers a copy it kept from the handler in plain text (409
@@ -141,18 +181,19 @@ async fn replay_answer_as_json(response: Response<axum::body::Body>) -> Response
     }
 }
 
-fn print_banner(addr: SocketAddr, secret: &str, demo: bool) {
+fn print_banner(addr: SocketAddr, secret: &str, demo: bool) -> Result<(), hooksig::Error> {
     if demo {
         println!("TALE_WEBHOOK_SECRET is not set: using the demo secret {DEMO_SECRET:?}");
     }
     let body = r#"{"event":"workflow.trigger","input":{"customer":"Ada"}}"#;
-    let signature = hooksig::sign(secret.as_bytes(), body.as_bytes());
+    let signature = hooksig::sign(secret.as_bytes(), body.as_bytes())?;
     println!("Tale webhook receiver listening on http://{addr}");
     println!("Try it:");
     println!(
         "  curl -i -X POST http://{addr}/api/webhooks/workflow/wf_demo \\\n    -H 'Content-Type: application/json' \\\n    -H 'X-Tale-Signature: {signature}' \\\n    --data-binary '{body}'"
     );
     println!("then GET http://{addr}/api/executions/<executionId> for its status.");
+    Ok(())
 }
 
 fn error(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {

@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("listening on http://{addr}; try:");
     println!(
         "  curl -i http://{addr}/ -H 'X-GitHub-Event: ping' -H 'X-Hub-Signature-256: {}' --data-binary '{body}'",
-        hooksig::sign(secret.as_bytes(), body.as_bytes())
+        hooksig::sign(secret.as_bytes(), body.as_bytes())?
     );
 
     loop {

@@ -4,6 +4,8 @@
 //!
 //! Run with `cargo run --example quickstart`.
 
+#![allow(clippy::arithmetic_side_effects, reason = "a demo: times and counters on known values")]
+
 use std::time::{Duration, UNIX_EPOCH};
 
 use hooksig::{Scheme, Signer, Verifier};

@@ -1,10 +1,6 @@
 //! HTTP Basic credentials, checked in constant time, for receivers (such as
 //! NocoBase-style triggers) that require them with or without a signature.
 
-// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
-// module, not at the crate root, while the integration modules are in progress.
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use std::fmt;
 
 use base64ct::{Base64, Encoding as _};
@@ -13,7 +9,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::Error;
+use crate::error::Error;
 use crate::headers::HeaderSource;
 
 /// The longest `Authorization` value accepted, in bytes.

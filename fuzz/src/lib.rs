@@ -5,7 +5,7 @@
 //! - [`Case`], a line-based text format for deliveries, so that seeds are readable and
 //!   the dictionary's tokens land directly in header values;
 //! - [`model`], a small reference model of every preset written from the provider
-//!   facts in DESIGN.md, independent of hooksig's scheme engine: its own table of
+//!   facts (README's preset table, the providers' docs), independent of hooksig's scheme engine: its own table of
 //!   presets, its own grammars, its own strict tag decoders, HMAC from the `hmac`
 //!   crate directly.
 //!

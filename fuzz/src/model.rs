@@ -1,7 +1,7 @@
 //! The reference model: what each preset accepts, written from the provider facts and
 //! the documented limits, without hooksig's scheme engine.
 //!
-//! Documented rules it encodes (lib.rs "Security properties", DESIGN.md):
+//! Documented rules it encodes (lib.rs "Security properties", ARCHITECTURE.md):
 //! - tags: hex is exactly 64 digits in any case; base64 is exactly 44 characters of
 //!   the standard alphabet, padded, and canonical (the two unused bits of the last
 //!   data character are zero: one tag has one spelling);

@@ -10,15 +10,16 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::error::{Error, Refusal};
 use crate::pipeline::Chunks;
-use crate::replay::{Claim, Pass, ReplayProtection, ReplayState, ReplayStoreError};
+use crate::pipeline::VerifiedOnce;
+use crate::replay::{Pass, ReplayProtection, ReplayState};
 use crate::verify::Verifier;
 
 /// Extracts `T` from a body whose signature has been verified, or refuses the
 /// request.
 ///
 /// - Behind [`VerifySignature`](super::VerifySignature) the body was verified already:
-///   when the middleware's [`crate::Verified`] came from the same verifier as the one
-///   in `app_data` (a clone of it: [`crate::Verified::is_from`]), the extractor
+///   when the middleware's [`crate::verify::Verified`] came from the same verifier as the one
+///   in `app_data` (a clone of it: [`crate::verify::Verified::is_from`]), the extractor
 ///   takes it and lets `T` read the bytes the middleware put back. Nothing is hashed
 ///   twice. A proof from another verifier (a middleware holding other tenants'
 ///   secrets) is not trusted: the body is verified here.
@@ -78,7 +79,7 @@ use crate::verify::Verifier;
 #[derive(Debug, Clone)]
 pub struct Verified<T> {
     inner: T,
-    verified: crate::Verified,
+    verified: crate::verify::Verified,
 }
 
 impl<T> Verified<T> {
@@ -91,7 +92,7 @@ impl<T> Verified<T> {
     /// }
     /// # let _ = web::post().to(hook);
     /// ```
-    pub fn verified(&self) -> &crate::Verified {
+    pub fn verified(&self) -> &crate::verify::Verified {
         &self.verified
     }
 
@@ -118,7 +119,7 @@ impl<T> Verified<T> {
     /// }
     /// # let _ = web::post().to(hook);
     /// ```
-    pub fn into_parts(self) -> (T, crate::Verified) {
+    pub fn into_parts(self) -> (T, crate::verify::Verified) {
         (self.inner, self.verified)
     }
 }
@@ -163,9 +164,9 @@ where
 }
 
 /// The middleware's proof, if it came from `verifier` (an identity check).
-fn trusted_proof(req: &HttpRequest, verifier: Option<&Verifier>) -> Option<crate::Verified> {
+fn trusted_proof(req: &HttpRequest, verifier: Option<&Verifier>) -> Option<crate::verify::Verified> {
     let verifier = verifier?;
-    req.extensions().get::<crate::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
+    req.extensions().get::<crate::verify::Verified>().filter(|proof| proof.is_from(verifier)).cloned()
 }
 
 /// `T` from `app_data`, registered as a plain value (looked up first) or as
@@ -180,7 +181,7 @@ async fn verify(
     req: &HttpRequest,
     payload: &mut Payload,
     verifier: Option<Verifier>,
-) -> Result<(Chunks, crate::Verified), Refusal> {
+) -> Result<(Chunks, crate::verify::Verified), Refusal> {
     let verifier = verifier.ok_or(Error::InvalidConfig { reason: "no hooksig::Verifier in app_data" })?;
     // Checks Content-Length against the limit, then the signature headers.
     let mut verification = verifier.begin(req.headers())?;
@@ -204,8 +205,9 @@ async fn collect(
     Ok(chunks)
 }
 
-/// [`Verified<T>`] that also processes each delivery once: the extractor for a
-/// handler that must not run twice for one delivery, without the middleware.
+/// [`VerifiedOnce<T>`] with actix-web: [`Verified<T>`] that also processes each
+/// delivery once, for a handler that must not run twice for one delivery, without
+/// the middleware.
 ///
 /// It verifies like [`Verified<T>`] (the [`Verifier`] from `app_data`), claims the
 /// delivery with the [`ReplayProtection`] from `app_data` (a plain value or
@@ -269,120 +271,6 @@ async fn collect(
 /// # })?;
 /// # Ok::<(), hooksig::Error>(())
 /// ```
-#[derive(Debug)]
-#[must_use = "complete the delivery once it is processed; dropped, it is released"]
-pub struct VerifiedOnce<T> {
-    inner: T,
-    verified: crate::Verified,
-    pass: Pass,
-}
-
-impl<T> VerifiedOnce<T> {
-    /// Records the delivery as processed: later copies are answered 200
-    /// `duplicate delivery` without running the handler. Call it after processing,
-    /// right before answering 2xx.
-    ///
-    /// A no-op when no claim is held: behind a middleware that runs the protocol
-    /// (it completes on the 2xx response), when the store was down and the fail mode
-    /// is open, or after a first `complete`. A store error is returned (it converts
-    /// into [`Error::ReplayStoreUnavailable`]); the claim then lapses with its lease.
-    ///
-    /// ```
-    /// use actix_web::{HttpResponse, web};
-    /// async fn hook(mut body: hooksig::actix::VerifiedOnce<web::Bytes>) -> Result<HttpResponse, hooksig::Error> {
-    ///     println!("processing {} bytes", body.len());
-    ///     body.complete().await?;
-    ///     Ok(HttpResponse::NoContent().finish())
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
-        self.pass.complete().await
-    }
-
-    /// Gives the claim back now, so that the sender's retry is processed (dropping
-    /// the extractor does the same, in the background).
-    ///
-    /// ```
-    /// use actix_web::{HttpResponse, web};
-    /// async fn hook(mut body: hooksig::actix::VerifiedOnce<web::Bytes>) -> HttpResponse {
-    ///     if body.is_empty() {
-    ///         let _ = body.release().await;
-    ///         return HttpResponse::ServiceUnavailable().finish(); // the sender retries
-    ///     }
-    ///     match body.complete().await {
-    ///         Ok(()) => HttpResponse::Ok().finish(),
-    ///         Err(_) => HttpResponse::ServiceUnavailable().finish(),
-    ///     }
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
-        self.pass.release().await
-    }
-
-    /// Which case the handler runs in: [`ReplayState::First`] (a claim is held, here
-    /// or by the middleware) or [`ReplayState::Unguarded`].
-    ///
-    /// ```
-    /// use actix_web::web;
-    /// use hooksig::{actix::VerifiedOnce, replay::ReplayState};
-    /// async fn hook(body: VerifiedOnce<web::Bytes>) -> &'static str {
-    ///     if body.state() == ReplayState::Unguarded { "maybe a duplicate" } else { "first" }
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub fn state(&self) -> ReplayState {
-        self.pass.state()
-    }
-
-    /// What was verified: scheme, matched key, timestamp, delivery id.
-    ///
-    /// ```
-    /// use actix_web::web;
-    /// async fn hook(body: hooksig::actix::VerifiedOnce<web::Bytes>) -> String {
-    ///     format!("key {}", body.verified().key_index())
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub fn verified(&self) -> &crate::Verified {
-        &self.verified
-    }
-
-    /// The extracted value, the proof and the claim (if this extractor holds one), to
-    /// move them apart; complete the claim after processing.
-    ///
-    /// ```
-    /// use actix_web::web;
-    /// async fn hook(body: hooksig::actix::VerifiedOnce<String>) -> Result<String, hooksig::Error> {
-    ///     let (text, _verified, claim) = body.into_parts();
-    ///     // ... process `text` ...
-    ///     if let Some(claim) = claim {
-    ///         claim.complete().await?;
-    ///     }
-    ///     Ok(text)
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub fn into_parts(self) -> (T, crate::Verified, Option<Claim>) {
-        (self.inner, self.verified, self.pass.into_claim())
-    }
-}
-
-impl<T> Deref for VerifiedOnce<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T> DerefMut for VerifiedOnce<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
 impl<T> FromRequest for VerifiedOnce<T>
 where
     T: FromRequest + 'static,
@@ -417,7 +305,7 @@ where
             // answered without parsing; if `T` refuses the body, the pass is dropped
             // and its claim released.
             let inner = T::from_request(&req, &mut payload).await.map_err(Into::into)?;
-            Ok(VerifiedOnce { inner, verified, pass })
+            Ok(VerifiedOnce::new(inner, verified, pass))
         })
     }
 }
@@ -425,7 +313,7 @@ where
 /// Claims a verified delivery with the `ReplayProtection` from `app_data`.
 async fn claim(
     replay: Option<ReplayProtection>,
-    verified: &crate::Verified,
+    verified: &crate::verify::Verified,
     chunks: &Chunks,
 ) -> Result<Pass, Refusal> {
     let replay =

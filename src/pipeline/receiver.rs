@@ -499,6 +499,10 @@ pub struct Proceeding {
     state: ProceedState,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the ready variant is the common path; boxing it would allocate on every request"
+)]
 enum ProceedState {
     Ready(Option<Result<Delivery, Refusal>>),
     Claiming(ClaimFuture),

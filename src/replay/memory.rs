@@ -66,7 +66,7 @@ const FULL: &str = "full of claims in progress";
 ///    let a duplicate run concurrently), and the new claim is refused with a
 ///    [`ReplayStoreError::full`] (`full of claims in progress`), which
 ///    [`ReplayProtection`] turns into 503 with `Retry-After` whatever the
-///    [`FailMode`], so the sender retries later (running it unguarded would let a
+///    [`FailMode`](super::FailMode), so the sender retries later (running it unguarded would let a
 ///    copy of a delivery in progress run concurrently).
 ///
 /// A forgotten done key is processed again if it is replayed (see the

@@ -114,7 +114,8 @@
 //!
 //! - [`MemoryReplayGuard`]: bounded, sharded, in this process only.
 //! - `RedisReplayGuard` (feature `redis`): shared by every replica behind a load
-//!   balancer, one round trip per claim.
+//!   balancer, one round trip per claim, on one Redis node or spread over the masters
+//!   of a Redis Cluster.
 //! - Anything else: implement [`ReplayGuard`] (it is object safe; use it as
 //!   `Arc<dyn ReplayGuard>`).
 //!

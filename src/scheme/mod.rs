@@ -26,10 +26,6 @@
 //! # Ok::<(), hooksig::Error>(())
 //! ```
 
-// Lints as policy (issue 5): no unchecked arithmetic on input-derived values here. Set per
-// module, not at the crate root, while the integration modules are in progress.
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 mod presets;
 
 use std::borrow::Cow;
@@ -39,7 +35,7 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-use crate::Error;
+use crate::error::Error;
 pub use crate::tag::Encoding;
 
 /// Default body limit: 2 MiB.

@@ -1,6 +1,7 @@
 //! The provider presets, each a value built with the public [`SchemeBuilder`].
 //!
-//! The facts behind them are in DESIGN.md ("Known provider facts").
+//! The facts behind them (headers, signed message, encoding, tolerance) are the
+//! providers' published documentation, summarised in the README's preset table.
 
 use std::borrow::Cow;
 use std::time::Duration;

@@ -16,7 +16,7 @@ use crate::verify::Verifier;
 /// Middleware that verifies a request, then calls the inner service with
 /// `Request<VerifiedBody>` and the [`crate::Verified`] extension.
 ///
-/// Usually built by [`VerifyLayer`]. The inner service is called only for accepted
+/// Usually built by [`VerifyLayer`](super::VerifyLayer). The inner service is called only for accepted
 /// requests; every rejection is answered here.
 ///
 /// ```
@@ -38,7 +38,7 @@ pub struct VerifyService<S> {
 
 impl<S> VerifyService<S> {
     /// Wraps `inner` with the default configuration for `verifier` (POST only, plain
-    /// text rejections). For more, use [`VerifyLayer`].
+    /// text rejections). For more, use [`VerifyLayer`](super::VerifyLayer).
     ///
     /// ```
     /// # use std::convert::Infallible;

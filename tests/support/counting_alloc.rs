@@ -1,7 +1,8 @@
 //! A counting global allocator shared by the tests that measure heap use.
 //!
-//! Including this module installs it (`#[global_allocator]`): include it with
-//! `#[path = "support/counting_alloc.rs"] mod counting_alloc;`. It delegates every
+//! Including this module installs it (`#[global_allocator]`): every test binary does,
+//! through `tests/support/mod.rs` (`crate::support::counting_alloc`), and the
+//! benches' peak-memory test includes it by path. It delegates every
 //! call to the system allocator and keeps
 //! - a per-thread count of allocations ([`allocations_during`]), so tests running in
 //!   parallel do not disturb each other's zero-allocation checks;

@@ -1,7 +1,12 @@
 //! Helpers shared by the integration tests: a deterministic PRNG, header building,
 //! and streamed verification in uneven chunks.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unused_macros,
+    reason = "every test binary includes all the helpers and uses a part of them"
+)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -88,3 +93,12 @@ pub fn code(err: &Error) -> &'static str {
         _ => "other",
     }
 }
+
+pub mod counting_alloc;
+pub mod load;
+#[cfg(feature = "redis")]
+#[macro_use]
+pub mod redis;
+#[cfg(feature = "redis")]
+#[macro_use]
+pub mod redis_cluster;

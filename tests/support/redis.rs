@@ -1,8 +1,8 @@
 //! A `redis-server` of the test's own: started on a free loopback port in a
 //! temporary directory (no persistence), stopped (and its directory removed) on drop.
 //!
-//! Included with `#[macro_use] #[path = "support/redis.rs"] mod redis_server;` by the
-//! tests that need Redis. Without `redis-server` on the `PATH` [`RedisServer::start`]
+//! Part of `tests/support/` (`crate::support::redis`, feature `redis`); the
+//! `redis_or_skip!` macro is visible in every test module. Without `redis-server` on the `PATH` [`RedisServer::start`]
 //! prints a skip line and returns `None` (use [`redis_or_skip!`]), unless
 //! `HOOKSIG_REQUIRE_REDIS=1`, under which it panics so that CI cannot skip silently.
 
@@ -122,7 +122,7 @@ impl Drop for RedisServer {
 /// A started [`RedisServer`], or `return` from the test (after the skip line).
 macro_rules! redis_or_skip {
     ($test:literal) => {
-        match $crate::redis_server::RedisServer::start($test) {
+        match $crate::support::redis::RedisServer::start($test) {
             Some(server) => server,
             None => return,
         }

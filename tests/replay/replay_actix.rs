@@ -6,11 +6,6 @@
 //! processed, and every valid delivery is processed at least once across retries.
 #![cfg(feature = "actix")]
 
-#[cfg(feature = "redis")]
-#[macro_use]
-#[path = "support/redis.rs"]
-mod redis_server;
-
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! the body, signature, timestamp or id fails; any chunking of the body gives the
 //! one-shot answer; rotation reports the right key.
 
-mod support;
+use crate::support;
 
 use hooksig::{Scheme, Signer, Verifier};
 use http::{HeaderMap, HeaderValue};

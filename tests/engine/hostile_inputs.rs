@@ -72,7 +72,8 @@ impl Lines {
 }
 
 // ---------------------------------------------------------------------------------
-// Independent signing: HMAC from the `hmac` crate and the provider facts (DESIGN.md).
+// Independent signing: HMAC from the `hmac` crate and the provider facts (README's preset
+// table, the providers' docs).
 // ---------------------------------------------------------------------------------
 
 fn key_for(scheme: &str) -> Vec<u8> {
@@ -157,11 +158,9 @@ enum Via {
     /// `Verifier::verify_at` with the body in one slice.
     Verify,
     /// `Receiver::admit_at` (method, credentials, Content-Length, headers), then the body
-    /// streamed in 7-byte chunks through the returned `Verification`.
+    /// streamed in 7-byte chunks through the returned `Intake` (the tower layer and the
+    /// actix middleware run the table too, in `through_middleware` below).
     Gate { method: &'static str, max_body: Option<usize>, basic: Option<(&'static str, &'static str)> },
-    // Middleware rows, once issues 3 and 4 land:
-    // TowerLayer { .. },      // the axum/hyper layer over loopback or `oneshot`
-    // ActixMiddleware { .. }, // the actix-web middleware via `actix_web::test`
 }
 
 fn gate() -> Via {

@@ -14,8 +14,7 @@ use hooksig::replay::{
 use hooksig::{Error, Refusal, Scheme, Signer, Verifier};
 use http::StatusCode;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use crate::support::counting_alloc;
 
 /// Held by the tests that allocate megabytes, so that the heap measurement of
 /// `memory_per_key_is_as_documented` sees no other large test running beside it.

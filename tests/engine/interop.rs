@@ -7,7 +7,7 @@
 //! deliveries are refused by both sides with the same verdict, and the `Signer`'s
 //! output is verified by each reference.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,8 +1,7 @@
 //! The actix-web middleware and extractor, driven through `actix_web::test`.
 #![cfg(feature = "actix")]
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use crate::support::counting_alloc;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -165,11 +164,11 @@ async fn stale_or_future_timestamps_are_refused() {
 
     let old = signer.sign_at(body, None, SystemTime::now() - Duration::from_secs(3600)).unwrap();
     let res = test::call_service(&app, post(body, &old)).await;
-    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "stale timestamp".into()));
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "timestamp out of tolerance".into()));
 
     let ahead = signer.sign_at(body, None, SystemTime::now() + Duration::from_secs(3600)).unwrap();
     let res = test::call_service(&app, post(body, &ahead)).await;
-    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "stale timestamp".into()));
+    assert_eq!(status_and_body(res).await, (StatusCode::UNAUTHORIZED, "timestamp out of tolerance".into()));
     assert_eq!(handler.calls(), 0);
 
     let fresh = signer.sign(body).unwrap();
@@ -613,5 +612,189 @@ mod allocations {
             let (n, count) = allocations_during(|| map.header_values(&http::header::HOST).count());
             assert_eq!((n, count), (0, 1));
         }
+    }
+}
+
+// --- one pipeline: the same answers through tower and actix -----------------------------
+
+/// Every refusal (failed checks and the replay answers) gets the same status, headers
+/// and body from the tower layer and the actix middleware, both with the same
+/// `on_rejection` hook and without one.
+#[cfg(feature = "tower")]
+mod same_answers {
+    use std::convert::Infallible;
+
+    use actix_web::{App, HttpResponse, test, web};
+    use bytes::Bytes;
+    use hooksig::actix::VerifySignature;
+    use hooksig::pipeline::Receiver;
+    use hooksig::replay::{BoxFuture, ClaimOutcome, ClaimToken, ReplayGuard, ReplayKey, ReplayStoreError};
+    use hooksig::tower::{VerifiedBody, VerifyLayer};
+    use hooksig::{BasicAuth, Refusal, Scheme, Signer, Verifier};
+    use http_body_util::{BodyExt, Full};
+    use tower::{Layer, ServiceExt};
+
+    /// A store that always answers "in progress" or "down", to reach those answers.
+    struct Fixed(Option<ClaimOutcome>);
+
+    impl ReplayGuard for Fixed {
+        fn claim<'a>(&'a self, _: &'a ReplayKey) -> BoxFuture<'a, Result<ClaimOutcome, ReplayStoreError>> {
+            let outcome = self.0.clone();
+            Box::pin(async move { outcome.ok_or_else(|| ReplayStoreError::new("fixed", "down")) })
+        }
+        fn complete<'a>(
+            &'a self,
+            _: &'a ReplayKey,
+            _: &'a ClaimToken,
+        ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+            Box::pin(async { Ok(true) })
+        }
+        fn release<'a>(
+            &'a self,
+            _: &'a ReplayKey,
+            _: &'a ClaimToken,
+        ) -> BoxFuture<'a, Result<bool, ReplayStoreError>> {
+            Box::pin(async { Ok(true) })
+        }
+        fn release_detached(&self, _: ReplayKey, _: ClaimToken) {}
+    }
+
+    type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+    fn hook(refusal: &Refusal, mut response: http::Response<Bytes>) -> http::Response<Bytes> {
+        response.headers_mut().insert("x-refusal", refusal.status().as_u16().into());
+        *response.body_mut() = format!("{{\"error\":\"{}\"}}", refusal.public_message()).into();
+        response
+    }
+
+    /// The headers both frameworks are expected to agree on (the servers add others).
+    fn keep(name: &str) -> bool {
+        matches!(name, "content-type" | "allow" | "www-authenticate" | "retry-after" | "x-refusal")
+    }
+
+    async fn through_tower(
+        receiver: &Receiver,
+        method: &str,
+        headers: &http::HeaderMap,
+        body: &'static [u8],
+    ) -> Answer {
+        let service = VerifyLayer::from_receiver(receiver.clone()).layer(tower::service_fn(
+            |_: http::Request<VerifiedBody>| async {
+                Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from("handled"))))
+            },
+        ));
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri("/hook")
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap();
+        *request.headers_mut() = headers.clone();
+        let response = service.oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let mut kept: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(n, _)| keep(n.as_str()))
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        kept.sort();
+        (status, kept, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+    }
+
+    async fn through_actix(
+        receiver: &Receiver,
+        method: &str,
+        headers: &http::HeaderMap,
+        body: &'static [u8],
+    ) -> Answer {
+        let app = test::init_service(
+            App::new().service(
+                web::resource("/hook")
+                    .wrap(VerifySignature::from_receiver(receiver.clone()))
+                    .to(|| async { HttpResponse::Ok().body("handled") }),
+            ),
+        )
+        .await;
+        let mut req = test::TestRequest::default()
+            .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
+            .uri("/hook")
+            .set_payload(body);
+        for (name, value) in headers {
+            req = req.insert_header((name.as_str(), value.as_bytes()));
+        }
+        let response = test::call_service(&app, req.to_request()).await;
+        let status = response.status().as_u16();
+        let mut kept: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(n, _)| keep(n.as_str()))
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        kept.sort();
+        (status, kept, test::read_body(response).await.to_vec())
+    }
+
+    #[actix_web::test]
+    async fn tower_and_actix_answer_every_refusal_alike() {
+        let verifier = Verifier::builder(Scheme::tale()).secret("s").max_body(8).build().unwrap();
+        let signed = |body: &[u8]| Signer::new(Scheme::tale(), "s").unwrap().sign(body).unwrap();
+        let mut with_auth = signed(b"{}");
+        with_auth.insert("authorization", "Basic aG9vazpwNHNz".parse().unwrap());
+        let mut too_long = signed(b"{}");
+        too_long.insert("content-length", "9".parse().unwrap());
+        let basic = || BasicAuth::new("hook", "p4ss").unwrap();
+        // A store that always grants the claim: first sight every time, in both runs.
+        let granted = Some(ClaimOutcome::Claimed(ClaimToken::from_bytes([1; 16])));
+        let receivers = [
+            ("plain", Receiver::new(verifier.clone())),
+            ("basic", Receiver::new(verifier.clone()).basic_auth(basic())),
+            (
+                "in progress",
+                Receiver::new(verifier.clone()).replay_guard(Fixed(Some(ClaimOutcome::InProgress))),
+            ),
+            ("done", Receiver::new(verifier.clone()).replay_guard(Fixed(Some(ClaimOutcome::Done)))),
+            ("store down", Receiver::new(verifier.clone()).replay_guard(Fixed(None))),
+            ("first sight", Receiver::new(verifier.clone()).replay_guard(Fixed(granted))),
+        ];
+        let requests: [(&str, http::HeaderMap, &'static [u8]); 6] = [
+            ("GET", signed(b"{}"), b"{}"),
+            ("POST", http::HeaderMap::new(), b"{}"),
+            ("POST", signed(b"{}"), b"{ }"),
+            ("POST", too_long, b"{}"),
+            ("POST", signed(b"{}"), b"{}"),
+            ("POST", with_auth, b"{}"),
+        ];
+        let mut compared = 0;
+        for (what, receiver) in &receivers {
+            for hooked in [false, true] {
+                let receiver = if hooked { receiver.clone().on_rejection(hook) } else { receiver.clone() };
+                for (method, headers, body) in &requests {
+                    let tower = through_tower(&receiver, method, headers, body).await;
+                    let actix = through_actix(&receiver, method, headers, body).await;
+                    assert_eq!(tower, actix, "{what}, hook {hooked}, {method} {headers:?}");
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 72);
+        // The cases that matter were reached: 405, 401 (+ challenge), 413, 409, 200
+        // duplicate and 503, each with its headers.
+        let answer = |r: &Receiver, i: usize| {
+            let (method, headers, body) = &requests[i];
+            let r = r.clone();
+            async move { through_actix(&r, method, headers, body).await }
+        };
+        let (status, headers, _) = answer(&receivers[0].1, 0).await;
+        assert_eq!((status, headers.iter().any(|(n, v)| n == "allow" && v == "POST")), (405, true));
+        let (status, headers, _) = answer(&receivers[1].1, 4).await;
+        assert_eq!((status, headers.iter().any(|(n, _)| n == "www-authenticate")), (401, true));
+        assert_eq!(answer(&receivers[0].1, 3).await.0, 413);
+        let (status, headers, body) = answer(&receivers[2].1, 4).await;
+        assert_eq!((status, headers.iter().any(|(n, v)| n == "retry-after" && v == "30")), (409, true));
+        assert_eq!(body, b"delivery in progress");
+        assert_eq!(answer(&receivers[3].1, 4).await.2, b"duplicate delivery");
+        assert_eq!(answer(&receivers[5].1, 4).await, (200, vec![], b"handled".to_vec()));
+        let (status, headers, _) = answer(&receivers[4].1, 4).await;
+        assert_eq!((status, headers.iter().any(|(n, _)| n == "retry-after")), (503, true));
     }
 }

@@ -6,10 +6,6 @@
 
 #![cfg(feature = "redis")]
 
-#[macro_use]
-#[path = "support/redis.rs"]
-mod redis_server;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

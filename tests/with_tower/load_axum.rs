@@ -3,10 +3,7 @@
 //! dribbled) from 32 concurrent keep-alive connections, under a counting allocator.
 #![cfg(feature = "axum")]
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-#[path = "support/load.rs"]
-mod load;
+use crate::support::load;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,8 +10,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use hooksig::{Scheme, Signer, Verifier};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
+use crate::support::counting_alloc;
 
 use counting_alloc::allocations_during;
 
