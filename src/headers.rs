@@ -370,6 +370,13 @@ impl<'h> SignatureLines<'_, 'h> {
                 // Comma-separated `key=value` items, none empty.
                 let mut rest = value;
                 loop {
+                    if let Some(after) = self.fast_timestamp(rest, timestamp_key.as_bytes()) {
+                        match after {
+                            Some(next) => rest = next,
+                            None => break,
+                        }
+                        continue;
+                    }
                     if let Some(after) = self.fast_entry(rest, signature_key.as_bytes(), b'=', b',') {
                         match after {
                             Some(next) => rest = next,
@@ -433,6 +440,46 @@ impl<'h> SignatureLines<'_, 'h> {
         };
         self.candidates.push_decoded(encoding, text).ok()?;
         self.entries = self.entries.saturating_add(1);
+        Some(next)
+    }
+}
+
+/// The common shape of a key=value timestamp item, read in one pass without
+/// searching for its end first: `key`, `=`, 1 to 19 digits without a leading zero
+/// (at most `i64::MAX`), then `,` or the end of `rest`. Sets the timestamp and
+/// returns what follows the `,` (`None` at the end). `None` for anything else,
+/// including a second timestamp: the caller reads the item the general way, which
+/// reports the error.
+impl<'h> SignatureLines<'_, 'h> {
+    fn fast_timestamp(&mut self, rest: &'h [u8], key: &[u8]) -> Option<Option<&'h [u8]>> {
+        if self.timestamp.is_some() {
+            return None;
+        }
+        let after_key = strip_prefix(rest, key)?;
+        let (&b'=', text) = after_key.split_first()? else {
+            return None;
+        };
+        let mut value = 0u64;
+        let mut digits = 0usize;
+        for &byte in text.iter().take(MAX_TIMESTAMP_DIGITS.saturating_add(1)) {
+            let digit = byte.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+            digits = digits.saturating_add(1);
+        }
+        let leading_zero = digits > 1 && text.first() == Some(&b'0');
+        if digits == 0 || digits > MAX_TIMESTAMP_DIGITS || leading_zero || i64::try_from(value).is_err() {
+            return None;
+        }
+        let (digits_text, after) = text.split_at_checked(digits)?;
+        let next = match after.split_first() {
+            None => None,
+            Some((&b',', next)) => Some(next),
+            Some(_) => return None,
+        };
+        self.timestamp = Some(Timestamp { value, text: digits_text });
         Some(next)
     }
 }
