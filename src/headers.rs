@@ -625,9 +625,147 @@ pub(crate) fn check_tolerance(timestamp: u64, now: SystemTime, tolerance: Tolera
     Ok(())
 }
 
+/// The parser as it was before `read` (one look-up per header, a byte-by-byte split
+/// of every signature line, a separate digit check and value fold for timestamps),
+/// kept as the reference the equivalence tests compare `read` with.
+#[cfg(test)]
+mod reference {
+    use super::*;
+    use crate::tag::Tag;
+
+    pub(crate) type Read = (Vec<Tag>, Option<u64>, Option<Vec<u8>>);
+
+    fn single<'a, H: HeaderSource + ?Sized>(
+        headers: &'a H,
+        name: &'a HeaderName,
+    ) -> Result<Option<&'a [u8]>, Error> {
+        let mut values = headers.header_values(name);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(malformed(name, "header repeated"));
+        }
+        Ok(first)
+    }
+
+    fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
+        if text.is_empty() {
+            return Err("empty timestamp");
+        }
+        if !text.iter().all(u8::is_ascii_digit) {
+            return Err("timestamp is not decimal unix seconds");
+        }
+        if text.len() > 1 && text.first() == Some(&b'0') {
+            return Err("timestamp has a leading zero");
+        }
+        if text.len() > MAX_TIMESTAMP_DIGITS {
+            return Err("timestamp out of range");
+        }
+        let value = text
+            .iter()
+            .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d.wrapping_sub(b'0'))));
+        match value {
+            Some(v) if i64::try_from(v).is_ok() => Ok(v),
+            _ => Err("timestamp out of range"),
+        }
+    }
+
+    pub(crate) fn parse<H: HeaderSource + ?Sized>(scheme: &SchemeInner, headers: &H) -> Result<Read, Error> {
+        let name = &scheme.signature_header;
+        let mut candidates: Vec<Tag> = Vec::new();
+        let mut entries = 0usize;
+        let mut lines = 0usize;
+        let mut field_timestamp: Option<u64> = None;
+
+        for value in headers.header_values(name) {
+            lines += 1;
+            if value.len() > MAX_HEADER_LEN {
+                return Err(malformed(name, "header value too long"));
+            }
+            if value.trim_ascii().is_empty() {
+                return Err(malformed(name, "empty signature header"));
+            }
+            let mut entry = |tag_text: Option<&[u8]>| -> Result<(), Error> {
+                entries += 1;
+                if entries > crate::tag::MAX_CANDIDATES {
+                    return Err(malformed(name, "too many signatures"));
+                }
+                if let Some(text) = tag_text {
+                    candidates.push(scheme.encoding.decode(text).map_err(|why| malformed(name, why))?);
+                }
+                Ok(())
+            };
+            match &scheme.format {
+                SignatureFormat::Prefixed(prefix) => {
+                    let tag = value
+                        .strip_prefix(prefix.as_bytes())
+                        .ok_or_else(|| malformed(name, "unexpected signature prefix"))?;
+                    entry(Some(tag))?;
+                }
+                SignatureFormat::VersionedList { version } => {
+                    for token in value.split(|b| *b == b' ').filter(|t| !t.is_empty()) {
+                        let (v, tag) = split_once(token, b',')
+                            .ok_or_else(|| malformed(name, "list entry is not `version,signature`"))?;
+                        entry((v == version.as_bytes()).then_some(tag))?;
+                    }
+                }
+                SignatureFormat::KeyValue { timestamp_key, signature_key } => {
+                    for item in value.split(|b| *b == b',') {
+                        if item.is_empty() {
+                            return Err(malformed(name, "empty key=value pair"));
+                        }
+                        let (key, val) = split_once(item, b'=')
+                            .filter(|(k, _)| !k.is_empty())
+                            .ok_or_else(|| malformed(name, "item is not `key=value`"))?;
+                        if key == timestamp_key.as_bytes() {
+                            if field_timestamp.is_some() {
+                                return Err(malformed(name, "timestamp repeated"));
+                            }
+                            field_timestamp = Some(parse_timestamp(val).map_err(|why| malformed(name, why))?);
+                        } else {
+                            entry((key == signature_key.as_bytes()).then_some(val))?;
+                        }
+                    }
+                }
+            }
+        }
+        if lines == 0 {
+            return Err(Error::MissingHeader { name: name.clone() });
+        }
+        if candidates.is_empty() {
+            return Err(malformed(name, "no signature of a supported version"));
+        }
+        let timestamp = match (&scheme.timestamp_header, &scheme.format) {
+            (_, SignatureFormat::KeyValue { .. }) => {
+                Some(field_timestamp.ok_or_else(|| malformed(name, "no timestamp pair"))?)
+            }
+            (Some(ts_name), _) => {
+                let text = single(headers, ts_name)?
+                    .ok_or_else(|| Error::MissingHeader { name: ts_name.clone() })?;
+                Some(parse_timestamp(text).map_err(|why| malformed(ts_name, why))?)
+            }
+            (None, _) => None,
+        };
+        let id = match &scheme.id_header {
+            Some(id_name) => match single(headers, id_name)? {
+                Some(bytes) => Some(
+                    DeliveryId::new(bytes)
+                        .ok_or_else(|| malformed(id_name, "id must be 1 to 255 bytes of UTF-8"))?
+                        .as_bytes()
+                        .to_vec(),
+                ),
+                None if scheme.id_covered() => return Err(Error::MissingHeader { name: id_name.clone() }),
+                None => None,
+            },
+            None => None,
+        };
+        Ok((candidates, timestamp, id))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tag::Encoding;
 
     #[test]
     fn timestamps_are_strict_decimal() {
@@ -658,6 +796,215 @@ mod tests {
         for v in [0u64, 7, 10, 1_649_367_553, u64::MAX] {
             assert_eq!(format_decimal(v, &mut buf), v.to_string().as_bytes());
         }
+    }
+
+    /// Header lines as raw bytes, looked up one name at a time (the provided
+    /// `visit_values`): any byte may appear, names may repeat.
+    struct Lines(Vec<(HeaderName, Vec<u8>)>);
+
+    impl HeaderSource for Lines {
+        fn header_values<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
+            self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_slice())
+        }
+    }
+
+    fn read_owned<H: HeaderSource + ?Sized>(
+        scheme: &SchemeInner,
+        headers: &H,
+    ) -> Result<reference::Read, Error> {
+        let mut candidates = Candidates::new();
+        let delivery = read(scheme, headers, &mut candidates)?;
+        if let Some(ts) = delivery.timestamp {
+            assert_eq!(parse_timestamp(ts.text), Ok(ts.value));
+        }
+        Ok((
+            candidates.iter().copied().collect(),
+            delivery.timestamp.map(|t| t.value),
+            delivery.id.map(<[u8]>::to_vec),
+        ))
+    }
+
+    /// A small deterministic generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// A signature line in the neighbourhood of the scheme's grammar: valid entries,
+    /// near misses (lengths, separators, alphabets, keys), repeated timestamps.
+    fn signature_line(rng: &mut Rng, scheme: &SchemeInner, raw: bool) -> Vec<u8> {
+        let hex = b"757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        let b64 = b"tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+        let tag: &[u8] = match scheme.encoding {
+            Encoding::Hex => hex,
+            Encoding::Base64 => b64,
+        };
+        let mut tag = tag.to_vec();
+        match rng.below(8) {
+            0 => tag.truncate(rng.below(tag.len() + 1)),
+            1 => tag.push(rng.pick(&[b"0", b"=", b",", b" ", b"a", b"A"])[0]),
+            2 => {
+                let at = rng.below(tag.len());
+                tag[at] = rng.pick(&[b",", b" ", b"=", b"g", b"-", b"_", b"A", b"\xff"])[0];
+            }
+            3 => tag = tag.to_ascii_uppercase(),
+            _ => {}
+        }
+        let ts = rng.pick(&[
+            b"1763900000",
+            b"0",
+            b"01",
+            b"",
+            b"-1",
+            b"9223372036854775807",
+            b"9223372036854775808",
+            b"12345678901234567890",
+            b"17639000001",
+            b"1x",
+        ]);
+        let mut line = Vec::new();
+        for i in 0..1 + rng.below(3) {
+            match &scheme.format {
+                SignatureFormat::Prefixed(prefix) => {
+                    if rng.below(6) != 0 {
+                        line.extend_from_slice(prefix.as_bytes());
+                    }
+                    line.extend_from_slice(&tag);
+                    break;
+                }
+                SignatureFormat::VersionedList { version } => {
+                    if i > 0 || rng.below(5) == 0 {
+                        line.extend_from_slice(rng.pick(&[b" ", b"  ", b""]));
+                    }
+                    match rng.below(6) {
+                        0 => line.extend_from_slice(b"v2"),
+                        1 => line.extend_from_slice(b"v1a"),
+                        _ => line.extend_from_slice(version.as_bytes()),
+                    }
+                    line.extend_from_slice(rng.pick(&[b",", b",", b",", b"", b"="]));
+                    line.extend_from_slice(&tag);
+                }
+                SignatureFormat::KeyValue { timestamp_key, signature_key } => {
+                    if i > 0 || rng.below(5) == 0 {
+                        line.extend_from_slice(rng.pick(&[b",", b",", b",,", b""]));
+                    }
+                    match rng.below(5) {
+                        0 | 1 => {
+                            line.extend_from_slice(timestamp_key.as_bytes());
+                            line.extend_from_slice(rng.pick(&[b"=", b"=", b"=", b""]));
+                            line.extend_from_slice(ts);
+                        }
+                        2 => line.extend_from_slice(rng.pick(&[b"v0=abc", b"=x", b"v1", b"t1=5"])),
+                        _ => {
+                            line.extend_from_slice(signature_key.as_bytes());
+                            line.extend_from_slice(rng.pick(&[b"=", b"=", b"=", b":"]));
+                            line.extend_from_slice(&tag);
+                        }
+                    }
+                }
+            }
+        }
+        if rng.below(10) == 0 {
+            line.extend_from_slice(rng.pick(&[b" ", b",", b"\t"]));
+        }
+        if raw && rng.below(10) == 0 {
+            let at = rng.below(line.len() + 1);
+            line.insert(at, rng.pick(&[b"\0", b"\n", b"\x80"])[0]);
+        }
+        line
+    }
+
+    #[test]
+    fn read_agrees_with_the_reference_parser_through_every_header_source() {
+        let ordinary = ["content-type", "user-agent", "accept", "host", "x-request-id"];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut accepted = 0usize;
+        for scheme in crate::Scheme::presets() {
+            let inner = &*scheme.inner;
+            for round in 0..3000 {
+                let raw = round % 4 == 0;
+                let mut lines: Vec<(HeaderName, Vec<u8>)> = Vec::new();
+                for name in ordinary.iter().take(rng.below(4)) {
+                    lines.push((HeaderName::from_static(name), b"x".to_vec()));
+                }
+                for _ in 0..[1, 1, 1, 0, 2, 3][rng.below(6)] {
+                    lines.push((inner.signature_header.clone(), signature_line(&mut rng, inner, raw)));
+                }
+                if let Some(ts) = &inner.timestamp_header {
+                    for _ in 0..[1, 1, 1, 0, 2][rng.below(5)] {
+                        let text =
+                            rng.pick(&[b"1763900000", b"01", b"", b"1 ", b"99999999999999999999", b"0"]);
+                        lines.push((ts.clone(), text.to_vec()));
+                    }
+                }
+                if let Some(id) = &inner.id_header {
+                    for _ in 0..[1, 1, 1, 0, 2][rng.below(5)] {
+                        let text: Vec<u8> = match rng.below(5) {
+                            0 => Vec::new(),
+                            1 => vec![b'i'; 255 + rng.below(2)],
+                            2 => b"caf\xc3\xa9".to_vec(),
+                            3 => b"\xff".to_vec(),
+                            _ => b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W".to_vec(),
+                        };
+                        lines.push((id.clone(), text));
+                    }
+                }
+                // Shuffle, keeping the relative order of each name's values.
+                for i in (1..lines.len()).rev() {
+                    let j = rng.below(i + 1);
+                    if lines[i].0 != lines[j].0 {
+                        lines.swap(i, j);
+                    }
+                }
+                let source = Lines(lines);
+                let want = reference::parse(inner, &source);
+                let got = read_owned(inner, &source);
+                assert_eq!(got, want, "{} {:?}", scheme.name(), source.0);
+                accepted += usize::from(want.is_ok());
+
+                // Through http::HeaderMap: a small one (read in one pass) and one with
+                // many other headers (looked up by name).
+                let Ok(values) = source
+                    .0
+                    .iter()
+                    .map(|(n, v)| Ok((n.clone(), http::HeaderValue::from_bytes(v)?)))
+                    .collect::<Result<Vec<_>, http::header::InvalidHeaderValue>>()
+                else {
+                    continue;
+                };
+                let mut small = http::HeaderMap::new();
+                for (n, v) in &values {
+                    small.append(n.clone(), v.clone());
+                }
+                assert!(small.keys_len() <= SCAN_KEYS_PER_NAME);
+                assert_eq!(read_owned(inner, &small), want, "{} small map {:?}", scheme.name(), source.0);
+                let mut large = small.clone();
+                for i in 0..40 {
+                    large.append(
+                        HeaderName::from_bytes(format!("x-extra-{i}").as_bytes()).unwrap(),
+                        http::HeaderValue::from_static("y"),
+                    );
+                }
+                assert!(large.keys_len() > SCAN_KEYS_PER_NAME * 3);
+                assert_eq!(read_owned(inner, &large), want, "{} large map {:?}", scheme.name(), source.0);
+            }
+        }
+        // The generator reaches accepted deliveries as well as refusals.
+        assert!(accepted > 2000, "{accepted}");
     }
 
     #[test]

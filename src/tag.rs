@@ -253,7 +253,7 @@ impl Candidates {
     }
 
     /// The candidates, in the order they came.
-    fn iter(&self) -> impl Iterator<Item = &Tag> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Tag> {
         std::iter::once(&self.first).chain(self.more.iter().flatten()).take(self.len)
     }
 
