@@ -110,14 +110,16 @@ impl Inputs {
     }
 }
 
+/// The ordinary headers every signed benchmark request also carries.
+const ORDINARY: [(&str, &str); 3] =
+    [("content-type", "application/json"), ("user-agent", "Benchmark-Hookshot/1.0"), ("accept", "*/*")];
+
 fn sign(scheme: Scheme, secret: &str, body: &[u8], at: SystemTime) -> HeaderMap {
     let mut map = Signer::new(scheme, secret)
         .and_then(|s| s.sign_at(body, Some(DELIVERY_ID), at))
         .expect("signing the benchmark input");
     // A realistic request also carries a few ordinary headers.
-    for (name, value) in
-        [("content-type", "application/json"), ("user-agent", "Benchmark-Hookshot/1.0"), ("accept", "*/*")]
-    {
+    for (name, value) in ORDINARY {
         map.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
     map
@@ -165,7 +167,7 @@ pub struct PresetDelivery {
     pub name: &'static str,
     /// A verifier with the preset's single secret and default limits.
     pub verifier: Verifier,
-    /// The signed headers plus three ordinary ones.
+    /// Three ordinary headers, then the signed ones.
     pub headers: HeaderMap,
     /// The body.
     pub body: Vec<u8>,
@@ -196,7 +198,18 @@ impl PresetDelivery {
             "stripe" => STRIPE_SECRET,
             _ => TALE_SECRET,
         };
-        let headers = sign(scheme.clone(), secret, &body, at);
+        // Ordinary headers first, as a client sends them (hyper keeps the wire order),
+        // so that a reader scanning the map meets them before the signature headers.
+        let signed = Signer::new(scheme.clone(), secret)
+            .and_then(|s| s.sign_at(&body, Some(DELIVERY_ID), at))
+            .expect("signing the benchmark input");
+        let mut headers = HeaderMap::new();
+        for (name, value) in ORDINARY {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        for (name, value) in &signed {
+            headers.append(name.clone(), value.clone());
+        }
         let ts = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0).to_string();
         let ts = ts.as_bytes();
         let id = DELIVERY_ID.as_bytes();

@@ -181,8 +181,8 @@ fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: 
          {} rounds × ~{} ms batches each; ns/op is the 10th percentile of the batches (the \
          median of `verify_at` is beside it); load average {} → {}; {:.0} s. Raw HMAC and \
          floor take each preset's signed message written out in one buffer (e.g. \
-         `{{id}}.{{timestamp}}.{{body}}`); `verify_at` reads a `HeaderMap` of the signed \
-         headers and three ordinary ones, and the body.\n",
+         `{{id}}.{{timestamp}}.{{body}}`); `verify_at` reads a `HeaderMap` of three ordinary \
+         headers followed by the signed ones, and the body.\n",
         cfg.rounds,
         cfg.batch.as_millis(),
         load.0,
