@@ -610,9 +610,45 @@ pub(crate) fn unix_seconds(now: SystemTime) -> u64 {
     now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Checks `timestamp` against `now` within `tolerance`.
+/// Checks `timestamp` against `now` within `tolerance`, in whole seconds of `now`
+/// (see [`unix_seconds`]): too old when `now` is more than `tolerance.past` after it,
+/// too far ahead when it is more than `tolerance.future` before it.
+///
+/// The usual answer, within tolerance, comes from two comparisons of `SystemTime`s:
+/// `SystemTime::duration_since` costs about 10 ns (it builds a `Duration` and an error
+/// type), five times a `checked_add` and a comparison. With `now_secs` the whole
+/// seconds of `now` and integer seconds on both sides, `now_secs - ts > past` holds
+/// exactly when `now_secs >= ts + past_secs + 1`, that is when `now` is at or after
+/// that many seconds past the epoch; likewise `ts - now_secs > future` exactly when
+/// `now` is before `ts - future_secs`. The error itself is computed the long way.
 #[inline]
 pub(crate) fn check_tolerance(timestamp: u64, now: SystemTime, tolerance: Tolerance) -> Result<(), Error> {
+    if outside_tolerance(timestamp, now, tolerance) {
+        return check_tolerance_slowly(timestamp, now, tolerance);
+    }
+    Ok(())
+}
+
+/// Whether [`check_tolerance`] fails, by comparison.
+#[inline]
+fn outside_tolerance(timestamp: u64, now: SystemTime, tolerance: Tolerance) -> bool {
+    let at = |secs: u64| UNIX_EPOCH.checked_add(Duration::from_secs(secs));
+    let too_old = timestamp
+        .checked_add(tolerance.past.as_secs())
+        .and_then(|secs| secs.checked_add(1))
+        .and_then(at)
+        .is_some_and(|limit| now >= limit);
+    let too_new = timestamp
+        .checked_sub(tolerance.future.as_secs())
+        .filter(|secs| *secs > 0)
+        .and_then(at)
+        .is_some_and(|limit| now < limit);
+    too_old || too_new
+}
+
+/// [`check_tolerance`] by subtraction, with the age or lead for the error.
+#[cold]
+fn check_tolerance_slowly(timestamp: u64, now: SystemTime, tolerance: Tolerance) -> Result<(), Error> {
     let now = unix_seconds(now);
     if now >= timestamp {
         let age = Duration::from_secs(now.saturating_sub(timestamp));
@@ -1012,6 +1048,45 @@ mod tests {
         }
         // The generator reaches accepted deliveries as well as refusals.
         assert!(accepted > 2000, "{accepted}");
+    }
+
+    #[test]
+    fn tolerance_by_comparison_agrees_with_tolerance_by_subtraction() {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let max = i64::MAX as u64;
+        let timestamps = [0u64, 1, 2, 299, 300, 301, 3600, 1_700_000_000, max - 1, max];
+        let tolerance_secs = [0u64, 1, 300, 3600, 1_700_000_000, max, u64::MAX - 1, u64::MAX];
+        for _ in 0..300_000 {
+            let ts = timestamps[rng.below(timestamps.len())];
+            let duration = |rng: &mut Rng| {
+                Duration::new(
+                    tolerance_secs[rng.below(tolerance_secs.len())],
+                    [0, 1, 999_999_999][rng.below(3)],
+                )
+            };
+            let tolerance = Tolerance { past: duration(&mut rng), future: duration(&mut rng) };
+            // `now` around the edges: the timestamp, and each end of the window.
+            let centre = match rng.below(3) {
+                0 => i128::from(ts),
+                1 => i128::from(ts) + i128::from(tolerance.past.as_secs()),
+                _ => i128::from(ts) - i128::from(tolerance.future.as_secs()),
+            };
+            let secs = centre + i128::from(rng.below(5) as u8) - 2;
+            let nanos = [0u32, 1, 500_000_000, 999_999_999][rng.below(4)];
+            let now = match u64::try_from(secs) {
+                Ok(secs) if secs <= max => UNIX_EPOCH + Duration::new(secs, nanos),
+                Ok(_) => continue,
+                Err(_) => UNIX_EPOCH - Duration::new(u64::try_from(-secs).unwrap_or(1).min(max), nanos),
+            };
+            // Exact, not merely safe: in tolerance never takes the slow path.
+            let slow = check_tolerance_slowly(ts, now, tolerance);
+            assert_eq!(
+                outside_tolerance(ts, now, tolerance),
+                slow.is_err(),
+                "ts {ts} now {now:?} {tolerance:?}"
+            );
+            assert_eq!(check_tolerance(ts, now, tolerance), slow);
+        }
     }
 
     #[test]
