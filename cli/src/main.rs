@@ -17,6 +17,7 @@
 )]
 
 mod input;
+mod listen;
 mod schemes;
 mod send;
 mod sign;
@@ -67,6 +68,9 @@ enum Command {
     Send(send::SendArgs),
     /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
     Schemes,
+    /// Receive deliveries on a local port: verify each, explain rejections, forward
+    /// to your app, keep them, and show them on a live page (/_hooksig/).
+    Listen(listen::ListenArgs),
 }
 
 /// The preset, shared by `sign`, `verify` and `send`.
@@ -159,6 +163,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args, sub),
         Command::Send(args) => send::run(&args, sub),
         Command::Schemes => schemes::run(),
+        Command::Listen(args) => listen::run(&args, sub),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
