@@ -213,7 +213,7 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Response {
 
 /// Refuses a request to the inspector whose `Host` is not this server's own (DNS
 /// rebinding).
-fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     if state.hosts.is_empty() {
         return Ok(());
     }
@@ -221,24 +221,24 @@ fn check_host(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     if state.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
         Ok(())
     } else {
-        Err(text(StatusCode::FORBIDDEN, "forbidden: unknown Host"))
+        Err(Box::new(text(StatusCode::FORBIDDEN, "forbidden: unknown Host")))
     }
 }
 
 /// A state-changing request must carry the page's token and, when it has an
 /// `Origin`, come from the page's own origin.
-fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+fn check_write(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     check_host(state, headers)?;
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         let own = format!("http://{host}");
         if origin.as_bytes() != own.as_bytes() {
-            return Err(text(StatusCode::FORBIDDEN, "forbidden: foreign Origin"));
+            return Err(Box::new(text(StatusCode::FORBIDDEN, "forbidden: foreign Origin")));
         }
     }
     let given = headers.get("x-hooksig-token").map(HeaderValue::as_bytes).unwrap_or_default();
     if !constant_time_eq(given, state.token.as_bytes()) {
-        return Err(text(StatusCode::FORBIDDEN, "forbidden: missing or wrong X-Hooksig-Token"));
+        return Err(Box::new(text(StatusCode::FORBIDDEN, "forbidden: missing or wrong X-Hooksig-Token")));
     }
     Ok(())
 }
@@ -429,7 +429,7 @@ fn summary(r: &Record) -> serde_json::Value {
 
 async fn api_list(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = check_host(&state, &headers) {
-        return r;
+        return *r;
     }
     match state.store.list(MAX_LIST) {
         Ok(records) => json(StatusCode::OK, &serde_json::Value::Array(records.iter().map(summary).collect())),
@@ -443,7 +443,7 @@ fn parse_id(id: &str) -> Option<u64> {
 
 async fn api_get(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = check_host(&state, &headers) {
-        return r;
+        return *r;
     }
     match parse_id(&id).map(|id| state.store.get(id)) {
         Some(Ok(Some((record, body)))) => {
@@ -461,7 +461,7 @@ async fn api_get(State(state): State<Shared>, headers: HeaderMap, Path(id): Path
 
 async fn api_replay(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = check_write(&state, &headers) {
-        return r;
+        return *r;
     }
     if state.forward_to.is_none() {
         return json(
@@ -500,7 +500,7 @@ impl Drop for ClientSlot {
 
 async fn api_events(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = check_host(&state, &headers) {
-        return r;
+        return *r;
     }
     if state.sse_clients.fetch_add(1, Ordering::SeqCst) >= MAX_SSE_CLIENTS {
         state.sse_clients.fetch_sub(1, Ordering::SeqCst);
@@ -545,10 +545,10 @@ fn rfc3339(t: SystemTime) -> String {
 
 /// The body as the detail page shows it.
 fn body_text(body: &[u8]) -> (&'static str, String) {
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Ok(pretty) = serde_json::to_string_pretty(&value) {
-            return ("JSON", pretty);
-        }
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Ok(pretty) = serde_json::to_string_pretty(&value)
+    {
+        return ("JSON", pretty);
     }
     match std::str::from_utf8(body) {
         Ok(text) => ("text", text.to_owned()),

@@ -93,7 +93,7 @@ fn row(r: &Record) -> String {
 
 pub(crate) async fn list(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = check_host(&state, &headers) {
-        return r;
+        return *r;
     }
     let records = match state.store.list(MAX_LIST) {
         Ok(records) => records,
@@ -124,7 +124,7 @@ pub(crate) async fn detail(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = check_host(&state, &headers) {
-        return r;
+        return *r;
     }
     let found = id.parse::<u64>().ok().map(|id| state.store.get(id));
     let (record, body) = match found {

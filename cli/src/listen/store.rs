@@ -43,7 +43,23 @@ pub struct Store {
     pub path: PathBuf,
 }
 
-type Result<T> = std::result::Result<T, redb::Error>;
+/// A store failure, as its message (small, so results stay small).
+#[derive(Debug)]
+pub struct StoreError(Box<str>);
+
+impl<E: Into<redb::Error>> From<E> for StoreError {
+    fn from(e: E) -> Self {
+        StoreError(e.into().to_string().into())
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
 
 impl Store {
     pub fn open(path: &Path, keep: u64) -> std::result::Result<Store, String> {
