@@ -222,6 +222,11 @@ fn listen_verifies_explains_forwards_keeps_and_replays() {
     let text = serde_json::to_string(&list).unwrap() + &one.to_string();
     assert!(!text.contains(SECRET), "the secret is never served");
 
+    // The detail page: the JSON pretty-printed in the order received.
+    let detail = get_text(&format!("{base}/_hooksig/deliveries/1"));
+    assert!(detail.contains("{\n  &quot;a&quot;: 1\n}"), "{detail}");
+    assert!(detail.contains("Replay"));
+
     // Replay: the page's token and origin required
     let page = get_text(&format!("{base}/_hooksig/"));
     let token = token(&page);
