@@ -304,6 +304,37 @@ fn store_is_bounded_by_keep() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn live_events_and_their_bound() {
+    let dir = temp_dir("sse");
+    let listen = start_listen(&dir.join("e.redb"), None);
+    let url = format!("{}/_hooksig/api/events", listen.base);
+    let mut first = agent().get(&url).call().unwrap();
+    assert_eq!(first.status().as_u16(), 200);
+    let mut reader = BufReader::new(first.body_mut().as_reader());
+    let body = br#"{"live":true}"#;
+    assert_eq!(deliver(&listen.base, "/live", &signed(body), body).0, 200);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the event stream ended");
+        if line.starts_with("data:") {
+            break;
+        }
+    }
+    let event: Value = serde_json::from_str(line.trim_start_matches("data:").trim()).unwrap();
+    assert_eq!(event["path"], "/live");
+    assert_eq!(event["verdict"], "verified");
+    // At most 16 live pages at once.
+    let others: Vec<_> = (1..16).map(|_| agent().get(&url).call().unwrap()).collect();
+    assert!(others.iter().all(|r| r.status().as_u16() == 200));
+    assert_eq!(agent().get(&url).call().unwrap().status().as_u16(), 503);
+    drop(others);
+    drop(reader);
+    drop(listen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn chromium() -> Option<PathBuf> {
     let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
         std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
