@@ -17,6 +17,7 @@
 )]
 
 mod input;
+mod probe;
 mod schemes;
 mod send;
 mod sign;
@@ -65,6 +66,11 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Sign a body and POST it to a receiver over http or https, printing the answer.
     Send(send::SendArgs),
+    /// Test a receiver for the classic verification flaws: send it correctly and
+    /// deliberately incorrectly signed deliveries (missing, empty, truncated, malformed
+    /// signatures, a changed body, another secret, stale timestamps, a 30 MiB body, …)
+    /// and report each check as pass, fail, info or skip.
+    Probe(probe::ProbeArgs),
     /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
     Schemes,
 }
@@ -158,6 +164,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(&args, sub),
         Command::Verify(args) => verify::run(&args, sub),
         Command::Send(args) => send::run(&args, sub),
+        Command::Probe(args) => probe::run(&args, sub),
         Command::Schemes => schemes::run(),
     };
     match result {
