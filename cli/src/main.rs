@@ -1,12 +1,13 @@
 //! `hooksig`: sign test deliveries, explain rejected ones, send them to a receiver
-//! over http or https, and list the schemes the hooksig library knows.
+//! over http or https, probe a receiver for the classic verification flaws, and list
+//! the schemes the hooksig library knows.
 //!
 //! The binary of the `hooksig-cli` package: `cargo install --path cli` from a checkout,
 //! `cargo run -p hooksig-cli -- ARGS` to try it.
 //!
-//! Exit codes: 0 success; 1 verification failed (`verify`) or the receiver did not
-//! answer 2xx (`send`); 2 usage errors (bad flags, unreadable secret or body, a
-//! secret the scheme cannot read).
+//! Exit codes: 0 success; 1 verification failed (`verify`), the receiver did not
+//! answer 2xx (`send`) or a check failed (`probe`); 2 usage errors (bad flags,
+//! unreadable secret or body, a secret the scheme cannot read).
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -45,9 +46,11 @@ Examples:
   hooksig verify --scheme github --secret-env HOOK_SECRET -H 'X-Hub-Signature-256: sha256=…' --file payload.json
   hooksig send http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET --data '{}' --repeat 3
   hooksig send https://localhost:8443/hook --cacert dev-cert.pem --scheme github --secret-env HOOK_SECRET --data '{}'
+  hooksig probe http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET
   hooksig schemes
 
-Exit codes: 0 success, 1 verification failed or receiver answered non-2xx, 2 usage error.";
+Exit codes: 0 success, 1 verification failed, receiver answered non-2xx or a probe check failed,
+2 usage error.";
 
 /// Sign and verify HMAC-SHA256 webhook signatures from the command line.
 #[derive(Parser)]
@@ -70,6 +73,7 @@ enum Command {
     /// deliberately incorrectly signed deliveries (missing, empty, truncated, malformed
     /// signatures, a changed body, another secret, stale timestamps, a 30 MiB body, …)
     /// and report each check as pass, fail, info or skip.
+    #[command(after_help = probe::AFTER_HELP)]
     Probe(probe::ProbeArgs),
     /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
     Schemes,

@@ -46,6 +46,34 @@ pub const CHECKS: [&str; 14] = [
     "replay",
 ];
 
+/// `hooksig probe --help`, after the options.
+pub const AFTER_HELP: &str = "\
+Checks (expected answer; `info` checks only report):
+  valid                correctly signed → 2xx
+  valid-reformatted    the same JSON, other spacing and key order, signed over its bytes → 2xx
+  tampered-body        one body byte changed after signing → 4xx
+  wrong-secret         signed with another secret, and with the empty secret → 4xx
+  missing-signature    no signature header → 4xx
+  empty-signature      empty value, the prefix alone (sha256=, v1,, t=…,v1=) → 4xx
+  truncated-signature  half of a valid tag, one character → 4xx
+  malformed-signature  garbage, wrong alphabet, non-ASCII, 8 KiB, the header twice → 4xx (5xx, reset, timeout: fail)
+  stale-timestamp      validly signed 1 h ago, or 1 h past a longer tolerance (timestamped schemes) → 4xx
+  future-timestamp     the same into the future → 4xx
+  oversized-body       validly signed 30 MiB body → 413/4xx or an early close, never 2xx
+  wrong-method         GET → info
+  timing               with --timing N: first- vs last-byte-wrong tags, Welch t (fail: |t| > 10 twice, same sign)
+  replay               the `valid` delivery again, last → info
+
+Bounds: one request at a time, only to URL; about 20 requests and 31 MiB without --timing
+(4N + 4 more with it, each round at most 60 s); each request at most --timeout.
+
+Examples:
+  hooksig probe http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET
+  hooksig probe https://hooks.example.test/stripe -s stripe --secret-env STRIPE_WEBHOOK_SECRET --json
+  hooksig probe http://127.0.0.1:3000/hook -s github --secret-env HOOK_SECRET --only timing --timing 500
+
+Exit codes: 0 no check failed, 1 a check failed (or the receiver cannot be reached), 2 usage error.";
+
 /// The largest body `--body`/`--data` may give.
 const MAX_BODY: usize = 1024 * 1024;
 /// The longest `--timeout`.
@@ -95,7 +123,7 @@ pub struct ProbeArgs {
     only: Vec<String>,
     /// Run the timing check: two rounds of N requests with a tag wrong in its first byte
     /// and N wrong in its last byte, interleaved, on one kept-alive connection
-    /// (4N requests, each round stopped after 60 s). N from 10 to 5000.
+    /// (4N + 4 requests, each round stopped after 60 s). N from 10 to 5000.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(10..=5000))]
     timing: Option<u32>,
     /// Also trust the certificates in this PEM file; repeat for more files.
