@@ -2,7 +2,8 @@
 //! the library's own (the tower layer in `axum::serve`, the actix middleware in an
 //! `HttpServer`, with and without replay protection), which must pass every check, and
 //! small hand-written receivers with exactly one classic flaw each, which the check
-//! naming that flaw, and only it, must fail.
+//! naming that flaw, and only it, must fail; and over https to a rustls receiver
+//! whose self-signed certificate the test makes.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -26,6 +27,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hooksig::replay::MemoryReplayGuard;
 use hooksig::{Scheme, Verifier};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hooksig");
@@ -162,9 +164,9 @@ fn parse_json(out: &Out) -> BTreeMap<String, Row> {
     }
     let known: Vec<&str> = CHECKS.iter().copied().filter(|c| order.iter().any(|o| o == c)).collect();
     assert_eq!(order, known, "checks in the documented order");
-    // The totals go to standard error (first, before any error line), so that
-    // standard output is only JSON.
-    let totals = out.stderr.lines().next().unwrap_or_default();
+    // The totals go to standard error (after any warning, before any error line), so
+    // that standard output is only JSON.
+    let totals = out.stderr.lines().find(|l| !l.starts_with("warning: ")).unwrap_or_default();
     assert!(
         totals.contains(" requests, ") && totals.contains(" bytes, ") && totals.ends_with(" s"),
         "{}",
@@ -786,4 +788,142 @@ fn probe_is_listed_in_the_help() {
         assert!(out.stdout.contains(option), "{option}");
     }
     let _ = std::io::stdout().flush();
+}
+
+// ---------------------------------------------------------------------------------
+// https
+
+/// A one-thread https receiver on 127.0.0.1:0 with a self-signed certificate for
+/// 127.0.0.1 made here: one request per connection (what the probe's battery sends),
+/// verified with the library. Stops when dropped.
+struct TlsReceiver {
+    url: String,
+    cert_pem: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TlsReceiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+fn tls_receiver(scheme: Scheme, secret: &str) -> TlsReceiver {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .unwrap();
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("https://{}/hook", listener.local_addr().unwrap());
+    let verifier = Verifier::new(scheme, secret).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !stop.load(Ordering::SeqCst) && start.elapsed() < DEADLINE {
+                match listener.accept() {
+                    // A refused handshake or a dropped connection only ends that exchange.
+                    Ok((tcp, _)) => drop(serve_one_tls(tcp, config.clone(), &verifier)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                }
+            }
+        })
+    };
+    TlsReceiver { url, cert_pem: cert.pem(), stop, thread: Some(thread) }
+}
+
+/// Reads one request (head as bytes, Content-Length body), verifies it, answers, closes.
+fn serve_one_tls(
+    tcp: std::net::TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    verifier: &Verifier,
+) -> std::io::Result<()> {
+    tcp.set_nonblocking(false)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = tls.read(&mut chunk)?;
+        if n == 0 || data.len() > 64 * 1024 {
+            return Err(std::io::Error::other("no complete head"));
+        }
+        data.extend_from_slice(&chunk[..n]);
+    };
+    let mut headers = HeaderMap::new();
+    for line in data[..head_end].split(|b| *b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
+        let name = axum::http::HeaderName::from_bytes(&line[..colon]);
+        let value = axum::http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii());
+        if let (Ok(name), Ok(value)) = (name, value) {
+            headers.append(name, value);
+        }
+    }
+    let length: usize =
+        headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = data[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = tls.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::other("closed before the body's end"));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let status = match verifier.verify(&headers, &body) {
+        Ok(_) => "200 OK".to_owned(),
+        Err(e) => e.status().to_string(),
+    };
+    tls.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())?;
+    tls.conn.send_close_notify();
+    tls.flush()
+}
+
+#[test]
+fn probe_speaks_https_with_cacert_or_insecure() {
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET);
+    let dir = std::env::temp_dir().join(format!("hooksig-probe-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cacert = dir.join("cert.pem");
+    std::fs::write(&cacert, &rx.cert_pem).unwrap();
+    let only = "valid,wrong-secret,missing-signature,truncated-signature";
+
+    let (out, rows) =
+        probe(&rx.url, "github", RAW_SECRET, &["--cacert", cacert.to_str().unwrap(), "--only", only]);
+    out.assert_code(0);
+    assert_eq!(rows.len(), 4);
+    assert!(rows.values().all(|r| r.result == "pass"), "{rows:#?}");
+    assert_eq!(rows["valid"].status, Some(200));
+    assert_eq!(rows["missing-signature"].status, Some(401));
+
+    let (out, rows) = probe(&rx.url, "github", RAW_SECRET, &["--insecure", "--only", only]);
+    out.assert_code(0);
+    assert!(rows.values().all(|r| r.result == "pass"), "{rows:#?}");
+    assert!(out.stderr.starts_with("warning: --insecure"), "{}", out.stderr);
+
+    // Without either, the self-signed certificate is refused before any check runs.
+    let out = hooksig(&["probe", &rx.url, "-s", "github", "--secret-env", "S", "--only", only], RAW_SECRET);
+    out.assert_code(1);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("certificate was refused"), "{}", out.stderr);
 }
