@@ -89,6 +89,10 @@ const GHSA_EMPTY_SECRET: &str = "GHSA-xff3-5c9p-2mr4";
 const CVE_TIMING: &str = "CVE-2022-36885, CVE-2022-24912";
 
 #[derive(Args)]
+// At least one secret, whatever the shared secret group itself requires.
+#[command(group(
+    clap::ArgGroup::new("probe_keys").required(true).multiple(true).args(["secret_env", "secret_file", "secret"])
+))]
 pub struct ProbeArgs {
     /// The receiver to test: http:// or https:// (with --cacert or --insecure as for
     /// `send`). Nothing else is contacted: no proxy, no redirects.
