@@ -71,6 +71,10 @@ impl Drop for Listen {
 }
 
 fn start_listen(store: &Path, forward: Option<u16>) -> Listen {
+    start_listen_with(store, forward, &[])
+}
+
+fn start_listen_with(store: &Path, forward: Option<u16>, extra: &[&str]) -> Listen {
     let mut command = Command::new(BIN);
     command
         .args([
@@ -87,6 +91,7 @@ fn start_listen(store: &Path, forward: Option<u16>) -> Listen {
         .env("HOOKSIG_TEST_SECRET", SECRET)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
+    command.args(extra);
     if let Some(port) = forward {
         command.args(["--forward-to", &format!("http://127.0.0.1:{port}")]);
     }
@@ -258,6 +263,39 @@ fn listen_verifies_explains_forwards_keeps_and_replays() {
     drop(listen);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(started.elapsed() < Duration::from_secs(120));
+}
+
+#[test]
+fn forward_rejected_marks_them_and_an_unreachable_app_is_502() {
+    let dir = temp_dir("fwd");
+    let (app_port, seen) = start_app();
+    let listen = start_listen_with(&dir.join("f.redb"), Some(app_port), &["--forward-rejected"]);
+    let body = br#"{"a":1}"#;
+    // A sender cannot set the verdict: its Hooksig-Verdict header is dropped.
+    let mut headers = signed(body);
+    headers.push(("hooksig-verdict".to_owned(), "verified".to_owned()));
+    assert_eq!(deliver(&listen.base, "/ok", &headers, body).0, 202);
+    assert_eq!(deliver(&listen.base, "/bad", &headers, b"tampered").0, 202, "the app's answer");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen[0].1.get("hooksig-verdict").is_none());
+        assert_eq!(seen[1].0, "/bad");
+        assert_eq!(&seen[1].2[..], b"tampered");
+        let verdicts: Vec<_> = seen[1].1.get_all("hooksig-verdict").iter().collect();
+        assert_eq!(verdicts, ["rejected"]);
+    }
+    drop(listen);
+
+    // Nothing listens on the forward target: 502, recorded.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = start_listen_with(&dir.join("g.redb"), Some(closed), &[]);
+    assert_eq!(deliver(&listen.base, "/ok", &signed(body), body).0, 502);
+    let list = get_json(&format!("{}/_hooksig/api/deliveries", listen.base));
+    assert!(list[0]["forward"]["status"].is_null());
+    assert!(list[0]["forward"]["error"].is_string());
+    drop(listen);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
