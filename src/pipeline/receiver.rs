@@ -450,11 +450,12 @@ impl Intake {
     }
 
     /// The body ended: checks the signature (when the receiver has a verifier).
-    pub fn finish(self) -> Result<Received, Refusal> {
+    pub fn finish(mut self) -> Result<Received, Refusal> {
         let proof = match self.verification {
             Some(verification) => Some(verification.finish()?),
             None => None,
         };
+        self.body.settle();
         Ok(Received { proof, body: self.body })
     }
 }
@@ -499,6 +500,9 @@ pub struct Proceeding {
     state: ProceedState,
 }
 
+// `Ready` is the common case (no replay guard) and holds the delivery inline: boxing
+// it would cost an allocation per request. The claim, rarer, is boxed.
+#[allow(clippy::large_enum_variant)]
 enum ProceedState {
     Ready(Option<Result<Delivery, Refusal>>),
     Claiming(ClaimFuture),
