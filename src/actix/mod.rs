@@ -191,13 +191,38 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse<BoxBody>
     builder.body(body)
 }
 
-/// A payload that yields the received chunks again, in order.
+/// A payload that yields the received chunks again, in order: one allocation (the
+/// boxed stream), whatever the number of chunks.
 pub(crate) fn payload(chunks: Chunks) -> Payload {
-    if chunks.chunk_count() <= 1 {
-        return Payload::from(chunks.to_bytes());
-    }
-    let stream = futures_util::stream::iter(chunks.into_iter().map(Ok));
+    let stream = if chunks.chunk_count() <= 1 {
+        Replay { first: Some(chunks.to_bytes()).filter(|one| !one.is_empty()), rest: Vec::new().into_iter() }
+    } else {
+        Replay { first: None, rest: chunks.into_iter() }
+    };
     Payload::Stream { payload: Box::pin(stream) }
+}
+
+/// The stream behind [`payload`]: the first chunk, then the rest.
+struct Replay {
+    first: Option<Bytes>,
+    rest: std::vec::IntoIter<Bytes>,
+}
+
+impl futures_util::Stream for Replay {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        std::task::Poll::Ready(this.first.take().or_else(|| this.rest.next()).map(Ok))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let chunks = usize::from(self.first.is_some()).saturating_add(self.rest.len());
+        (chunks, Some(chunks))
+    }
 }
 
 #[cfg(test)]
