@@ -66,7 +66,9 @@ pin_project_lite::pin_project! {
             inner: S,
         },
         Proceeding {
-            proceeding: Proceeding,
+            // Boxed: only a pending claim is stored, and inline it would be the largest
+            // state, copied whenever the future changes state.
+            proceeding: Box<Proceeding>,
             parts: Parts,
             inner: S,
         },
@@ -182,7 +184,9 @@ where
                             // the inner service, without storing it (it is large).
                             match Pin::new(&mut proceeding).poll(cx) {
                                 Poll::Ready(result) => call(result, parts, inner, this.receiver),
-                                Poll::Pending => State::Proceeding { proceeding, parts, inner },
+                                Poll::Pending => {
+                                    State::Proceeding { proceeding: Box::new(proceeding), parts, inner }
+                                }
                             }
                         }
                         Err(refusal) => State::Answer { response: Some(this.receiver.respond(&refusal)) },
@@ -190,7 +194,7 @@ where
                     this.state.set(next);
                 }
                 StateProj::Proceeding { proceeding, .. } => {
-                    let result = ready!(Pin::new(proceeding).poll(cx));
+                    let result = ready!(Pin::new(&mut **proceeding).poll(cx));
                     let StateOwned::Proceeding { parts, inner, .. } =
                         this.state.as_mut().project_replace(State::Done)
                     else {
