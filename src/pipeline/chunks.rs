@@ -181,8 +181,8 @@ impl From<Bytes> for Chunks {
 }
 
 /// Unused room in a chunk's buffer, past the chunk, from which on the chunk is copied
-/// into a buffer of its own size: a quarter of the chunk, and at least 4 KiB.
-const SLACK_DIVISOR: usize = 4;
+/// into a buffer of its own size: an eighth of the chunk, and at least 4 KiB.
+const SLACK_DIVISOR: usize = 8;
 const MIN_SLACK: usize = 4096;
 
 /// `chunk` in a buffer of its own size if it alone holds a buffer with much more room
