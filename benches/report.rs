@@ -267,10 +267,12 @@ fn main() {
         println!("\n#### middleware: ns per request, same run\n");
         println!(
             "In-process, Tale preset, trivial handler taking the body as `Bytes`; axum via \
-             `oneshot` (bodies in 64 KiB frames), actix-web via `test::call_service` (one chunk). \
+             `oneshot` (bodies in 64 KiB frames), actix-web via `test::call_service` (one chunk); \
+             {} clock. \
              The ratios divide a row's ns/request by its framework's baseline of the same size, \
              measured in the same rounds: *buffering only* (no hashing) and *buffering + \
-             `verify`* (what the middleware does, by hand: the baseline of the targets).\n"
+             `verify`* (what the middleware does, by hand: the baseline of the targets).\n",
+            apps::Stopwatch::clock()
         );
         println!(
             "| size | framework | setup | ns/request | median | ÷ buffering only | ÷ buffering + `verify` |"
