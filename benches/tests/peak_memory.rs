@@ -545,7 +545,7 @@ async fn over_loopback(addr: std::net::SocketAddr, integration: &str) -> (usize,
 /// buffer is often shared by several chunks (hyper splits 64 KiB chunks out of reads
 /// of up to 408 KiB; actix-web moves unread bytes to a new buffer and leaves the old
 /// one part-used), the chunks together pin its unused room, and no one chunk can tell
-/// how large the buffer is. Measured: 0.2 to 2.6 MiB over the body. The bound still
+/// how large the buffer is. Measured: 0.1 to 3.2 MiB over the body. The bound still
 /// fails a pipeline that joins the body (twice the body, or 48 MiB by doubling).
 const CHUNKED_OVER_LOOPBACK_BOUND: usize = LEN + LEN / 4;
 
