@@ -22,11 +22,6 @@ impl Secret {
         let ws = |b: &&u8| b.is_ascii_whitespace();
         self.value.first().as_ref().is_some_and(ws) || self.value.last().as_ref().is_some_and(ws)
     }
-
-    /// The secret without leading and trailing ASCII whitespace.
-    pub fn trimmed(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(self.value.trim_ascii().to_vec())
-    }
 }
 
 enum Source {
