@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::HeaderName;
 
 use crate::error::Error;
-use crate::scheme::{MAX_ID_LEN, SchemeInner, SignatureFormat, Tolerance};
+use crate::scheme::{Algorithm, MAX_ID_LEN, SchemeInner, SignatureFormat, Tolerance};
 use crate::tag::Candidates;
 
 /// The longest signature header value accepted, in bytes (16 Stripe or Standard
@@ -101,14 +101,41 @@ impl DeliveryId {
 /// What a delivery's headers say, once parsed.
 pub(crate) struct Parsed {
     pub(crate) candidates: Candidates,
+    /// The Ed25519 candidates (`v1a`, Discord's signature).
+    #[cfg(feature = "ed25519")]
+    pub(crate) signatures: crate::ed25519::Signatures,
     pub(crate) timestamp: Option<u64>,
     pub(crate) id: Option<DeliveryId>,
+    /// Whether entries signed with Ed25519 are read (the verifier has public keys);
+    /// when not, they are skipped like entries of an unknown version. HMAC entries
+    /// are read when `hmac` is set (the verifier has secrets).
+    pub(crate) want_hmac: bool,
+    #[cfg(feature = "ed25519")]
+    pub(crate) want_ed25519: bool,
 }
 
 impl Parsed {
-    /// Nothing parsed yet: no candidate, no timestamp, no id.
+    /// Nothing parsed yet: no candidate, no timestamp, no id; HMAC entries wanted.
     pub(crate) fn new() -> Parsed {
-        Parsed { candidates: Candidates::new(), timestamp: None, id: None }
+        Parsed {
+            candidates: Candidates::new(),
+            #[cfg(feature = "ed25519")]
+            signatures: crate::ed25519::Signatures::new(),
+            timestamp: None,
+            id: None,
+            want_hmac: true,
+            #[cfg(feature = "ed25519")]
+            want_ed25519: false,
+        }
+    }
+
+    /// Whether no candidate of any algorithm was read.
+    fn is_empty(&self) -> bool {
+        #[cfg(feature = "ed25519")]
+        if !self.signatures.is_empty() {
+            return false;
+        }
+        self.candidates.is_empty()
     }
 }
 
@@ -208,6 +235,11 @@ pub(crate) fn parse_into<H: HeaderSource + ?Sized>(
 ) -> Result<(), Error> {
     let name = &scheme.signature_header;
     let candidates = &mut out.candidates;
+    #[cfg(feature = "ed25519")]
+    let signatures = &mut out.signatures;
+    let want_hmac = out.want_hmac;
+    #[cfg(feature = "ed25519")]
+    let want_ed25519 = out.want_ed25519;
     let mut entries = 0usize;
     let mut lines = 0usize;
     let mut field_timestamp: Option<u64> = None;
@@ -220,29 +252,42 @@ pub(crate) fn parse_into<H: HeaderSource + ?Sized>(
         if value.trim_ascii().is_empty() {
             return Err(malformed(name, "empty signature header"));
         }
-        let mut entry = |tag_text: Option<&[u8]>| -> Result<(), Error> {
+        // An entry of a known version (`Some`) with its algorithm, or of another one.
+        let mut entry = |tag_text: Option<(Algorithm, &[u8])>| -> Result<(), Error> {
             entries = entries.saturating_add(1);
             if entries > crate::tag::MAX_CANDIDATES {
                 return Err(malformed(name, "too many signatures"));
             }
-            if let Some(text) = tag_text {
-                let tag = scheme.encoding.decode(text).map_err(|why| malformed(name, why))?;
-                candidates.push(tag);
+            match tag_text {
+                Some((Algorithm::HmacSha256, text)) if want_hmac => {
+                    let tag = scheme.encoding.decode(text).map_err(|why| malformed(name, why))?;
+                    candidates.push(tag);
+                }
+                #[cfg(feature = "ed25519")]
+                Some((Algorithm::Ed25519, text)) if want_ed25519 => {
+                    let sig = crate::ed25519::decode_signature(scheme.encoding, text)
+                        .map_err(|why| malformed(name, why))?;
+                    if !signatures.push(sig) {
+                        return Err(malformed(name, "too many Ed25519 signatures"));
+                    }
+                }
+                _ => {}
             }
             Ok(())
         };
+        let own = scheme.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a);
         match &scheme.format {
             SignatureFormat::Prefixed(prefix) => {
                 let tag = value
                     .strip_prefix(prefix.as_bytes())
                     .ok_or_else(|| malformed(name, "unexpected signature prefix"))?;
-                entry(Some(tag))?;
+                entry(Some((own, tag)))?;
             }
-            SignatureFormat::VersionedList { version } => {
+            SignatureFormat::VersionedList { .. } => {
                 for token in value.split(|b| *b == b' ').filter(|t| !t.is_empty()) {
                     let (v, tag) = split_once(token, b',')
                         .ok_or_else(|| malformed(name, "list entry is not `version,signature`"))?;
-                    entry((v == version.as_bytes()).then_some(tag))?;
+                    entry(scheme.algorithm_of(v).map(|algorithm| (algorithm, tag)))?;
                 }
             }
             SignatureFormat::KeyValue { timestamp_key, signature_key } => {
@@ -259,7 +304,7 @@ pub(crate) fn parse_into<H: HeaderSource + ?Sized>(
                         }
                         field_timestamp = Some(parse_timestamp(val).map_err(|why| malformed(name, why))?);
                     } else {
-                        entry((key == signature_key.as_bytes()).then_some(val))?;
+                        entry((key == signature_key.as_bytes()).then_some((own, val)))?;
                     }
                 }
             }
@@ -268,7 +313,7 @@ pub(crate) fn parse_into<H: HeaderSource + ?Sized>(
     if lines == 0 {
         return Err(Error::MissingHeader { name: name.clone() });
     }
-    if candidates.is_empty() {
+    if out.is_empty() {
         return Err(malformed(name, "no signature of a supported version"));
     }
 

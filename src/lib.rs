@@ -69,6 +69,8 @@
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects, reason = "unit tests compute with test values"))]
 
 mod basic_auth;
+#[cfg(feature = "ed25519")]
+mod ed25519;
 mod error;
 mod headers;
 mod keys;
@@ -88,10 +90,14 @@ pub mod replay;
 pub mod tower;
 
 pub use basic_auth::BasicAuth;
+#[cfg(feature = "ed25519")]
+pub use ed25519::{KeyPair, MAX_ED25519_CANDIDATES};
 pub use error::{Error, Refusal};
 pub use headers::{HeaderSource, MAX_HEADER_LEN, content_length};
+pub use keys::generate_secret;
 pub use scheme::{
-    DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat,
+    Algorithm, DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat,
+    SignatureFormat,
 };
 pub use sign::{Signature, Signer, SignerBuilder, sign};
 pub use tag::MAX_CANDIDATES;
