@@ -141,7 +141,7 @@ impl Error {
         match self {
             Error::MissingHeader { .. } => "missing signature",
             Error::MalformedHeader { .. } => "malformed signature",
-            Error::TimestampTooOld { .. } | Error::TimestampInFuture { .. } => "stale timestamp",
+            Error::TimestampTooOld { .. } | Error::TimestampInFuture { .. } => "timestamp out of tolerance",
             Error::SignatureMismatch => "signature mismatch",
             Error::BodyTooLarge { .. } => "payload too large",
             Error::BodyRead => "unreadable body",

@@ -214,7 +214,7 @@ async fn stale_timestamp_is_401_before_the_body_is_read() {
     );
     let answer = send(&layer, &seen, req).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(&answer.body[..], b"stale timestamp");
+    assert_eq!(&answer.body[..], b"timestamp out of tolerance");
     assert_eq!(polled.load(Ordering::SeqCst), 0);
     assert_eq!(seen.calls(), 0);
 

@@ -1,14 +1,17 @@
-//! `hooksig send`: sign once, POST the identical delivery one or more times.
+//! `hooksig send`: sign once, POST the identical delivery one or more times, over
+//! http or https.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use http::{HeaderMap, HeaderValue, Uri, header::CONTENT_TYPE};
+use http::{HeaderValue, Uri, header::CONTENT_TYPE};
 
 use crate::input;
 use crate::sign::{content_type, sign_delivery};
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches};
+use crate::tls::{self, Trust};
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches, warn};
 
 /// The most bytes of a response body read and printed.
 const MAX_RESPONSE: u64 = 10 * 1024 * 1024;
@@ -19,7 +22,8 @@ const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
 
 #[derive(Args)]
 pub struct SendArgs {
-    /// Where to POST the delivery (plain http://, e.g. a receiver on 127.0.0.1).
+    /// Where to POST the delivery: http://, e.g. a receiver on 127.0.0.1, or https://
+    /// (its certificate checked against this system's roots and any --cacert).
     #[arg(value_name = "URL")]
     url: String,
     #[command(flatten)]
@@ -35,9 +39,10 @@ pub struct SendArgs {
     /// receiver's tolerance. At most 9223372036854775807.
     #[arg(long, value_name = "UNIX", value_parser = input::unix_seconds)]
     timestamp: Option<u64>,
-    /// An extra request header as `Name: value`; repeat for more. It replaces a
-    /// generated header of the same name (Content-Type, or even the signature, to
-    /// test a rejection).
+    /// An extra request header as `Name: value`, such as `X-GitHub-Event: push`;
+    /// repeat for more. Sent after the generated headers, in the order given, and NOT
+    /// signed. It replaces a generated header of the same name (Content-Type, or even
+    /// the signature, to test a rejection).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
     /// Send the identical delivery (same id, timestamp, signature and body) N times,
@@ -48,53 +53,65 @@ pub struct SendArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     #[arg(value_parser = clap::value_parser!(u64).range(..=MAX_TIMEOUT_SECS))]
     timeout: u64,
+    /// Also trust the certificates in this PEM file (one or more: a self-signed
+    /// server certificate, a private CA); repeat for more files. The system's roots
+    /// (SSL_CERT_FILE and SSL_CERT_DIR are honoured) stay trusted.
+    #[arg(long, value_name = "PEM", help_heading = "https")]
+    cacert: Vec<PathBuf>,
+    /// Do not verify the server's certificate at all (a warning is printed). For
+    /// testing only.
+    #[arg(long, conflicts_with = "cacert", help_heading = "https")]
+    insecure: bool,
 }
 
 pub fn run(args: &SendArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let uri: Uri = args.url.parse().map_err(|e| Failure::usage(format!("bad URL `{}`: {e}", args.url)))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(Failure::usage(
-                "https is not supported: `send` speaks plain HTTP to local receivers",
-            )
-            .hint("for a remote https endpoint, use `hooksig sign --curl URL` and run the printed command"));
+    let host = uri.host().unwrap_or("the server");
+    let tls = match uri.scheme_str() {
+        Some("http") => {
+            if !args.cacert.is_empty() {
+                warn("--cacert only applies to https:// URLs; ignored");
+            }
+            if args.insecure {
+                warn("--insecure only applies to https:// URLs; ignored");
+            }
+            None
         }
-        _ => return Err(Failure::usage(format!("bad URL `{}`: expected http://host[:port]/path", args.url))),
-    }
+        Some("https") => {
+            let trust = if args.insecure { Trust::Insecure } else { Trust::Roots(&args.cacert) };
+            Some(tls::config(&trust, host)?)
+        }
+        _ => {
+            return Err(Failure::usage(format!(
+                "bad URL `{}`: expected http://host[:port]/path or https://host[:port]/path",
+                args.url
+            )));
+        }
+    };
+    let extra = input::extra_headers(&args.headers)?;
     let scheme = &args.scheme.scheme;
     let secrets = input::secrets(&args.secrets, matches)?;
     let body = input::body(&args.body)?;
     let delivery = sign_delivery(scheme, &secrets, body, args.id.as_deref(), args.timestamp)?;
 
-    let mut headers = HeaderMap::new();
-    for (name, value) in input::ordered(scheme, &delivery.headers) {
-        headers.append(name.clone(), value.clone());
-    }
-    if let Some(ct) = content_type(&delivery.body.bytes) {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
-    let mut replaced = Vec::new();
-    for line in &args.headers {
-        let (name, value) = input::parse_header(line)?;
-        if !replaced.contains(&name) {
-            headers.remove(&name);
-            replaced.push(name.clone());
-        }
-        headers.append(name, value);
-    }
+    let content_type = content_type(&delivery.body.bytes).map(HeaderValue::from_static);
+    let generated = input::ordered(scheme, &delivery.headers)
+        .into_iter()
+        .chain(content_type.as_ref().map(|ct| (&CONTENT_TYPE, ct)));
+    let headers = input::with_extra(generated, &extra);
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(args.timeout)))
+        .tls_config(tls.unwrap_or_default())
         .build()
         .into();
 
     let mut out = std::io::stdout().lock();
     let times = if args.repeat == 1 { String::new() } else { format!(" ({} times, identical)", args.repeat) };
     writeln!(out, "> POST {}{times}", args.url)?;
-    for (name, value) in &headers {
+    for &(name, value) in &headers {
         out.write_all(b"> ")?;
         out.write_all(name.as_str().as_bytes())?;
         out.write_all(b": ")?;
@@ -106,12 +123,17 @@ pub fn run(args: &SendArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let mut rejected = 0u32;
     for n in 1..=args.repeat {
         let mut request = agent.post(&args.url);
-        for (name, value) in &headers {
+        for &(name, value) in &headers {
             request = request.header(name.clone(), value.clone());
         }
         let mut response = request.send(delivery.body.bytes.as_slice()).map_err(|e| {
-            Failure::failed(format!("delivery {n} of {} to {} failed: {e}", args.repeat, args.url))
-                .hint("is the receiver running and listening on that address?")
+            let failed = |why: &dyn std::fmt::Display| {
+                Failure::failed(format!("delivery {n} of {} to {} failed: {why}", args.repeat, args.url))
+            };
+            match tls::certificate_problem(&e) {
+                Some((problem, hint)) => failed(&problem).hint(hint),
+                None => failed(&e).hint("is the receiver running and listening on that address?"),
+            }
         })?;
         writeln!(out)?;
         let status = response.status();

@@ -199,6 +199,33 @@ pub fn headers(options: &[String]) -> Result<HeaderMap, Failure> {
     Ok(map)
 }
 
+/// A header the user added with `-H` to `sign` or `send`, in command-line order.
+pub type Extra = (HeaderName, HeaderValue);
+
+/// Parses the `-H 'Name: value'` options of `sign` and `send`.
+pub fn extra_headers(options: &[String]) -> Result<Vec<Extra>, Failure> {
+    options.iter().map(|line| parse_header(line)).collect()
+}
+
+/// The headers of a delivery in the order they are printed and sent: the generated
+/// ones as given (signature headers, then Content-Type where there is one), then the
+/// `-H` headers in command-line order. A `-H` header replaces every generated header
+/// of its name; several `-H` of one name are all kept.
+pub fn with_extra<'a>(
+    generated: impl IntoIterator<Item = (&'a HeaderName, &'a HeaderValue)>,
+    extra: &'a [Extra],
+) -> Vec<(&'a HeaderName, &'a HeaderValue)> {
+    let mut out: Vec<(&HeaderName, &HeaderValue)> =
+        generated.into_iter().filter(|(name, _)| !replaced(extra, name)).collect();
+    out.extend(extra.iter().map(|(n, v)| (n, v)));
+    out
+}
+
+/// Whether a `-H` header replaces the generated header `name`.
+pub fn replaced(extra: &[Extra], name: &HeaderName) -> bool {
+    extra.iter().any(|(n, _)| n == name)
+}
+
 pub fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), Failure> {
     let bad = |why: &str| {
         Failure::usage(format!("bad header `{line}`: {why}")).hint("write headers as -H 'Name: value'")

@@ -1,7 +1,8 @@
-//! `hooksig`: sign test deliveries, explain rejected ones, send them to a local
-//! receiver, and list the schemes this crate knows.
+//! `hooksig`: sign test deliveries, explain rejected ones, send them to a receiver
+//! over http or https, and list the schemes the hooksig library knows.
 //!
-//! Built only with the `cli` feature: `cargo install --path . --features cli`.
+//! The binary of the `hooksig-cli` package: `cargo install --path cli` from a checkout,
+//! `cargo run -p hooksig-cli -- ARGS` to try it.
 //!
 //! Exit codes: 0 success; 1 verification failed (`verify`) or the receiver did not
 //! answer 2xx (`send`); 2 usage errors (bad flags, unreadable secret or body, a
@@ -15,15 +16,11 @@
     reason = "a command-line tool on trusted arguments"
 )]
 
-#[path = "hooksig/input.rs"]
 mod input;
-#[path = "hooksig/schemes.rs"]
 mod schemes;
-#[path = "hooksig/send.rs"]
 mod send;
-#[path = "hooksig/sign.rs"]
 mod sign;
-#[path = "hooksig/verify.rs"]
+mod tls;
 mod verify;
 
 use std::io::Write;
@@ -42,9 +39,11 @@ const AFTER_HELP: &str = "\
 Examples:
   export HOOK_SECRET='It'\\''s a Secret to Everybody'
   hooksig sign --scheme github --secret-env HOOK_SECRET --data '{\"a\":1}'
+  hooksig sign --scheme github --secret-env HOOK_SECRET --file push.json -H 'X-GitHub-Event: push'
   hooksig sign --scheme github --secret-env HOOK_SECRET --file payload.json --curl http://127.0.0.1:3000/hook
   hooksig verify --scheme github --secret-env HOOK_SECRET -H 'X-Hub-Signature-256: sha256=…' --file payload.json
   hooksig send http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET --data '{}' --repeat 3
+  hooksig send https://localhost:8443/hook --cacert dev-cert.pem --scheme github --secret-env HOOK_SECRET --data '{}'
   hooksig schemes
 
 Exit codes: 0 success, 1 verification failed or receiver answered non-2xx, 2 usage error.";
@@ -59,12 +58,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Sign a body: print the signature headers, one `Name: value` per line, or a
-    /// complete curl command with --curl.
+    /// Sign a body: print the signature headers, one `Name: value` per line (then any
+    /// -H headers, which are not signed), or a complete curl command with --curl.
     Sign(sign::SignArgs),
     /// Check a delivery's signature headers against a body; explain a rejection.
     Verify(verify::VerifyArgs),
-    /// Sign a body and POST it to a receiver (plain HTTP), printing the answer.
+    /// Sign a body and POST it to a receiver over http or https, printing the answer.
     Send(send::SendArgs),
     /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
     Schemes,

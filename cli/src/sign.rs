@@ -6,8 +6,9 @@ use std::time::SystemTime;
 use clap::Args;
 use hooksig::{Scheme, Signer};
 use http::HeaderMap;
+use http::header::CONTENT_TYPE;
 
-use crate::input::{self, Body, BodySource, Secret};
+use crate::input::{self, Body, BodySource, Extra, Secret};
 use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches, warn};
 
 #[derive(Args)]
@@ -25,6 +26,13 @@ pub struct SignArgs {
     /// (default: now). At most 9223372036854775807.
     #[arg(long, value_name = "UNIX", value_parser = input::unix_seconds)]
     timestamp: Option<u64>,
+    /// An extra header as `Name: value`, such as `X-GitHub-Event: push`; repeat for
+    /// more. Printed after the signature headers, in the order given, and passed on by
+    /// --curl. Such headers are NOT signed: the signature covers only what the scheme
+    /// signs (see `hooksig schemes`). One named like a generated header (the signature,
+    /// or Content-Type with --curl) replaces it.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
     /// Print a complete curl command that POSTs the signed body to URL instead of
     /// the headers.
     #[arg(long, value_name = "URL")]
@@ -88,20 +96,21 @@ pub fn secret_failure(scheme: &Scheme, e: hooksig::Error) -> Failure {
 
 pub fn run(args: &SignArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let scheme = &args.scheme.scheme;
+    let extra = input::extra_headers(&args.headers)?;
     let secrets = input::secrets(&args.secrets, matches)?;
     let body = input::body(&args.body)?;
     let delivery = sign_delivery(scheme, &secrets, body, args.id.as_deref(), args.timestamp)?;
     let mut out = std::io::stdout().lock();
     match &args.curl {
         None => {
-            for (name, value) in input::ordered(scheme, &delivery.headers) {
+            for (name, value) in input::with_extra(input::ordered(scheme, &delivery.headers), &extra) {
                 out.write_all(name.as_str().as_bytes())?;
                 out.write_all(b": ")?;
                 out.write_all(value.as_bytes())?;
                 out.write_all(b"\n")?;
             }
         }
-        Some(url) => out.write_all(curl_command(url, &delivery)?.as_bytes())?,
+        Some(url) => out.write_all(curl_command(url, &delivery, &extra)?.as_bytes())?,
     }
     out.flush()?;
     Ok(())
@@ -125,15 +134,29 @@ pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-fn curl_command(url: &str, delivery: &Delivery) -> Result<String, Failure> {
+fn curl_command(url: &str, delivery: &Delivery, extra: &[Extra]) -> Result<String, Failure> {
     let mut lines = vec![format!("curl -sS -i {}", shell_quote(url))];
     for (name, value) in input::ordered(&delivery.scheme, &delivery.headers) {
+        if input::replaced(extra, name) {
+            continue;
+        }
         let value = value.to_str().map_err(|_| Failure::usage("a signature header is not printable"))?;
         lines.push(format!("-H {}", shell_quote(&format!("{name}: {value}"))));
     }
     let bytes = &delivery.body.bytes;
-    if let Some(ct) = content_type(bytes) {
+    if let Some(ct) = content_type(bytes)
+        && !input::replaced(extra, &CONTENT_TYPE)
+    {
         lines.push(format!("-H {}", shell_quote(&format!("Content-Type: {ct}"))));
+    }
+    for (name, value) in extra {
+        let value = value.to_str().map_err(|_| {
+            Failure::usage(format!("the value of -H {name} is not printable text"))
+                .hint("curl is given headers as text; use `hooksig send` for other bytes")
+        })?;
+        // curl drops a header given as `Name:`; `Name;` sends it empty.
+        let header = if value.is_empty() { format!("{name};") } else { format!("{name}: {value}") };
+        lines.push(format!("-H {}", shell_quote(&header)));
     }
     let (flag, data) = match &delivery.body.source {
         BodySource::File(path) => {

@@ -1,9 +1,10 @@
 //! The `hooksig` command-line tool, run as a user would: the built binary, its exit
 //! codes and its exact output lines. `sign` output is checked by the independent
-//! Python reference verifier (tests/interop/reference.py) for every preset; `send`
-//! talks to an axum receiver on 127.0.0.1 started inside the test.
+//! Python reference verifier (the library's tests/interop/reference.py) for every
+//! preset; `send` talks to an axum receiver on 127.0.0.1 started inside the test, and
+//! over https to a rustls receiver on 127.0.0.1 whose self-signed certificate the test
+//! makes.
 
-#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,6 +17,7 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use base64ct::{Base64, Encoding as _};
 use hooksig::{Scheme, Verifier};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hooksig");
@@ -87,7 +90,12 @@ impl Run {
 
     fn run(self) -> Out {
         let mut command = Command::new(BIN);
-        command.args(&self.args).env_remove("HOOKSIG_SCHEME");
+        // The https tests choose the system roots themselves (SSL_CERT_FILE).
+        command
+            .args(&self.args)
+            .env_remove("HOOKSIG_SCHEME")
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
         for (k, v) in &self.env {
             command.env(k, v);
         }
@@ -186,11 +194,11 @@ fn verify(preset: &str, secret: &str, headers: &[String], body: &str, extra: &[&
 // The Python reference verifier
 
 fn reference_verify(cases: &[Value]) -> Vec<Value> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/reference.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/interop/reference.py");
     let mut command = Command::new("python3");
     command.arg(script).arg("verify");
     if Command::new("python3").arg("--version").output().is_err() {
-        panic!("python3 is required by tests/cli.rs (the reference verifier) but was not found on PATH");
+        panic!("python3 is required by cli/tests/cli.rs (the reference verifier) but was not found on PATH");
     }
     let out = run_bounded(command, &serde_json::to_vec(cases).unwrap());
     assert_eq!(out.code, 0, "reference.py verify failed: {}", out.stderr);
@@ -567,9 +575,14 @@ fn usage_errors_exit_2_with_one_line_and_a_hint() {
             "--repeat",
         ),
         (
-            hooksig(&["send", "https://example.com/", "-s", "tale", "--secret-env", "S", "--data", "x"])
+            hooksig(&["send", "ftp://example.com/", "-s", "tale", "--secret-env", "S", "--data", "x"])
                 .env("S", "k"),
-            "https is not supported",
+            "expected http://host[:port]/path or https://host[:port]/path",
+        ),
+        (
+            hooksig(&["sign", "-s", "tale", "--secret-env", "S", "--data", "x", "-H", "X-Event push"])
+                .env("S", "k"),
+            "bad header `X-Event push`: no `:`",
         ),
         (hooksig(&["frobnicate"]), "unrecognized subcommand"),
     ];
@@ -1195,4 +1208,441 @@ fn send_to_a_closed_port_fails_with_a_hint() {
         out.stderr
     );
     assert_eq!(out.hints(), ["hint: is the receiver running and listening on that address?"]);
+}
+
+// ---------------------------------------------------------------------------------
+// Extra headers (-H) on sign and send
+
+#[test]
+fn sign_extra_headers_follow_the_signature_headers_in_order_and_are_not_signed() {
+    let base = ["sign", "-s", "github", "--secret-env", "S", "--id", "d-1", "--data", "Hello, World!"];
+    let signature =
+        "x-hub-signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let out = hooksig(&args).env("S", RAW_SECRET).run();
+        out.assert_code(0);
+        assert_eq!(out.stderr, "");
+        out
+    };
+
+    let out = run(&["-H", "X-GitHub-Event: push", "-H", "User-Agent:GitHub-Hookshot/044aadd"]);
+    assert_eq!(
+        out.lines(),
+        ["x-github-delivery: d-1", signature, "x-github-event: push", "user-agent: GitHub-Hookshot/044aadd"]
+    );
+    // The order is the command line's; the signature is the same as without -H.
+    let out = run(&["-H", "User-Agent: GitHub-Hookshot/044aadd", "-H", "X-GitHub-Event: push"]);
+    assert_eq!(
+        out.lines(),
+        ["x-github-delivery: d-1", signature, "user-agent: GitHub-Hookshot/044aadd", "x-github-event: push"]
+    );
+    // Repeated names are kept, in order; the output verifies as a whole.
+    let out = run(&["-H", "X-A: 1", "-H", "X-B: 2", "-H", "X-A: 3"]);
+    assert_eq!(out.lines()[2..], ["x-a: 1", "x-b: 2", "x-a: 3"]);
+    let headers: Vec<String> = out.lines().iter().map(|l| l.to_string()).collect();
+    verify("github", RAW_SECRET, &headers, "Hello, World!", &[]).assert_code(0);
+
+    // One named like the signature header replaces it (to test a rejection).
+    let forged = format!("X-Hub-Signature-256: sha256={}", "0".repeat(64));
+    let out = run(&["-H", &forged, "-H", "X-GitHub-Event: push"]);
+    assert_eq!(
+        out.lines(),
+        [
+            "x-github-delivery: d-1".to_owned(),
+            format!("x-hub-signature-256: sha256={}", "0".repeat(64)),
+            "x-github-event: push".to_owned()
+        ]
+    );
+
+    // --help says so.
+    let help = hooksig(&["sign", "--help"]).run();
+    help.assert_code(0);
+    let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("-H, --header <NAME: VALUE>"), "{}", help.stdout);
+    assert!(text.contains("Such headers are NOT signed"), "{}", help.stdout);
+}
+
+#[test]
+fn sign_curl_passes_extra_headers_after_the_generated_ones() {
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let url = "http://127.0.0.1:3000/hook";
+    let args = [
+        "sign",
+        "-s",
+        "github",
+        "--secret-env",
+        "S",
+        "--id",
+        "d-1",
+        "--data",
+        body,
+        "--curl",
+        url,
+        "-H",
+        "X-GitHub-Event: push",
+        "-H",
+        "X-Note: it's here",
+        "-H",
+        "X-Empty:",
+    ];
+    let out = hooksig(&args).env("S", RAW_SECRET).run();
+    out.assert_code(0);
+    let signature = sign_lines("github", RAW_SECRET, body, &["--id", "d-1"]).pop().unwrap();
+    let script = format!("curl() {{ for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\n{}", out.stdout);
+    let mut bash = Command::new("bash");
+    bash.arg("-c").arg(script);
+    let argv = run_bounded(bash, b"");
+    argv.assert_code(0);
+    let argv: Vec<&str> = argv.stdout.split_terminator('\0').collect();
+    assert_eq!(
+        argv,
+        [
+            "-sS",
+            "-i",
+            url,
+            "-H",
+            "x-github-delivery: d-1",
+            "-H",
+            signature.as_str(),
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            "x-github-event: push",
+            "-H",
+            "x-note: it's here",
+            // curl drops `Name:`; `Name;` sends the header empty.
+            "-H",
+            "x-empty;",
+            "--data-binary",
+            body
+        ]
+    );
+
+    // A Content-Type given with -H replaces the generated one.
+    let out = hooksig(&[
+        "sign",
+        "-s",
+        "tale",
+        "--secret-env",
+        "S",
+        "--data",
+        "{}",
+        "--curl",
+        url,
+        "-H",
+        "Content-Type: application/vnd.tale+json",
+    ])
+    .env("S", RAW_SECRET)
+    .run();
+    out.assert_code(0);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[1].starts_with("  -H 'x-tale-signature: sha256="), "{lines:?}");
+    assert_eq!(lines[2], "  -H 'content-type: application/vnd.tale+json' \\");
+    assert_eq!(lines[3], "  --data-binary '{}'");
+}
+
+// ---------------------------------------------------------------------------------
+// send over https
+
+/// What the TLS receiver was sent.
+struct TlsCall {
+    headers: HeaderMap,
+    body: Vec<u8>,
+    verified: bool,
+}
+
+/// A one-thread https receiver on 127.0.0.1:0 with a self-signed certificate for the
+/// given names, made here. It verifies each delivery with the library, answers 200 or
+/// the refusal, and stops when dropped (or after DEADLINE).
+struct TlsReceiver {
+    url: String,
+    cert_pem: String,
+    calls: Arc<Mutex<Vec<TlsCall>>>,
+    /// TLS handshakes that failed on the server's side (the client refused).
+    refused: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TlsReceiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+fn tls_receiver(scheme: Scheme, secret: &str, names: &[&str]) -> TlsReceiver {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let rcgen::CertifiedKey { cert, signing_key } = rcgen::generate_simple_self_signed(names).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .unwrap();
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("https://{}/hook", listener.local_addr().unwrap());
+    let verifier = Verifier::new(scheme, secret).unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let refused = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = {
+        let (calls, refused, stop) = (calls.clone(), refused.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !stop.load(Ordering::SeqCst) && start.elapsed() < DEADLINE {
+                match listener.accept() {
+                    Ok((tcp, _)) => match serve_one(tcp, config.clone(), &verifier) {
+                        Ok(call) => calls.lock().unwrap().push(call),
+                        Err(e) => refused.lock().unwrap().push(e.to_string()),
+                    },
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                }
+            }
+        })
+    };
+    TlsReceiver { url, cert_pem: cert.pem(), calls, refused, stop, thread: Some(thread) }
+}
+
+/// Reads one request over TLS (Content-Length bodies only, which is what `send`
+/// sends), verifies it and answers, closing the connection.
+fn serve_one(
+    tcp: std::net::TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    verifier: &Verifier,
+) -> std::io::Result<TlsCall> {
+    tcp.set_nonblocking(false)?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    tcp.set_write_timeout(Some(Duration::from_secs(10)))?;
+    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at;
+        }
+        let n = tls.read(&mut chunk)?;
+        if n == 0 || data.len() > 1 << 20 {
+            return Err(std::io::Error::other("connection closed before the request's head"));
+        }
+        data.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(data[..head_end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    assert!(lines.next().unwrap().starts_with("POST /hook HTTP/1.1"), "{head}");
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        headers.append(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            axum::http::HeaderValue::from_str(value.trim()).unwrap(),
+        );
+    }
+    let length: usize = headers.get("content-length").unwrap().to_str().unwrap().parse().unwrap();
+    let mut body = data[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = tls.read(&mut chunk)?;
+        if n == 0 {
+            return Err(std::io::Error::other("connection closed before the body's end"));
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let result = verifier.verify(&headers, &body);
+    let (status, text) = match &result {
+        Ok(_) => ("200 OK".to_owned(), "ok".to_owned()),
+        Err(e) => (e.status().to_string(), e.public_message().to_owned()),
+    };
+    let response =
+        format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}", text.len());
+    tls.write_all(response.as_bytes())?;
+    tls.conn.send_close_notify();
+    tls.flush()?;
+    Ok(TlsCall { headers, body, verified: result.is_ok() })
+}
+
+/// `send` to the TLS receiver with the github preset and the given extra options.
+fn send_https(rx: &TlsReceiver, extra: &[&str]) -> Out {
+    let mut args = vec!["send", &rx.url, "-s", "github", "--secret-env", "S", "--data", r#"{"zen":"ok"}"#];
+    args.extend_from_slice(extra);
+    args.extend(["-H", "X-GitHub-Event: ping", "--timeout", "10"]);
+    let out = hooksig(&args).env("S", RAW_SECRET).run();
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains(RAW_SECRET), "secret printed: {text}");
+    }
+    out
+}
+
+#[test]
+fn send_https_with_cacert_trusts_a_self_signed_certificate() {
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1", "localhost"]);
+    let dir = temp_dir("cacert");
+    // One file, two certificates: an unrelated one first, then the server's.
+    let other = rcgen::generate_simple_self_signed(vec!["other.invalid".to_owned()]).unwrap().cert.pem();
+    let cacert = dir.join("roots.pem");
+    std::fs::write(&cacert, format!("{other}{}", rx.cert_pem)).unwrap();
+
+    let out = send_https(&rx, &["--cacert", cacert.to_str().unwrap()]);
+    out.assert_code(0);
+    assert_eq!(out.stderr, "");
+    let lines = out.lines();
+    assert_eq!(lines.first().copied(), Some(format!("> POST {}", rx.url).as_str()));
+    // The extra header is sent after the generated ones.
+    let at =
+        |line: &str| lines.iter().position(|l| *l == line).unwrap_or_else(|| panic!("{line}: {lines:?}"));
+    assert!(at("> content-type: application/json") < at("> x-github-event: ping"));
+    assert!(lines.contains(&"< HTTP/1.1 200 OK"), "{}", out.stdout);
+    assert_eq!(lines.last(), Some(&"ok"));
+
+    let calls = rx.calls.lock().unwrap();
+    assert_eq!(calls.len(), 1);
+    let call = calls.first().unwrap();
+    assert!(call.verified);
+    assert!(rx.refused.lock().unwrap().is_empty());
+    assert_eq!(call.body, br#"{"zen":"ok"}"#);
+    assert_eq!(call.headers.get("x-github-event").unwrap(), "ping");
+    assert!(call.headers.get("x-hub-signature-256").is_some());
+    drop(calls);
+
+    // The system's roots are used: SSL_CERT_FILE naming the server's certificate
+    // trusts it without --cacert.
+    let server = dir.join("server.pem");
+    std::fs::write(&server, &rx.cert_pem).unwrap();
+    let mut args = vec!["send", &rx.url, "-s", "github", "--secret-env", "S", "--data", "{}"];
+    args.extend(["--timeout", "10"]);
+    let out = hooksig(&args).env("S", RAW_SECRET).env("SSL_CERT_FILE", server.to_str().unwrap()).run();
+    out.assert_code(0);
+    assert_eq!(out.stderr, "");
+    assert_eq!(rx.calls.lock().unwrap().iter().filter(|c| c.verified).count(), 2);
+
+    // No system roots at all: a warning, and the Mozilla roots stand in (which do not
+    // include the server's certificate, but --cacert still adds it).
+    let missing = dir.join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let out = hooksig(&args).env("S", RAW_SECRET).env("SSL_CERT_FILE", missing).run();
+    out.assert_code(1);
+    assert!(
+        first_line(&out).starts_with("warning: found no root certificates on this system"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("trusting the Mozilla roots built into hooksig"), "{}", out.stderr);
+    assert!(out.stderr.contains("UnknownIssuer"), "{}", out.stderr);
+    args.extend(["--cacert", cacert.to_str().unwrap()]);
+    let out = hooksig(&args).env("S", RAW_SECRET).env("SSL_CERT_FILE", missing).run();
+    out.assert_code(0);
+    assert_eq!(rx.calls.lock().unwrap().iter().filter(|c| c.verified).count(), 3);
+    assert!(rx.refused.lock().unwrap().len() <= 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn send_https_refuses_an_untrusted_certificate_and_names_the_problem() {
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1", "localhost"]);
+    let out = send_https(&rx, &[]);
+    out.assert_code(1);
+    assert!(out.lines().iter().all(|l| l.starts_with("> ")), "nothing was received: {}", out.stdout);
+    assert_eq!(
+        first_line(&out),
+        format!(
+            "error: delivery 1 of 1 to {} failed: the server's certificate was refused: it is not signed by a \
+             trusted root (self-signed, or issued by a private CA) [invalid peer certificate: UnknownIssuer]",
+            rx.url
+        )
+    );
+    assert!(out.has_hint("--cacert PEM"), "{}", out.stderr);
+    assert!(out.has_hint("--insecure"), "{}", out.stderr);
+    assert!(rx.calls.lock().unwrap().is_empty());
+
+    // Trusted, but for another name.
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["hooks.example.test"]);
+    let dir = temp_dir("wrong-name");
+    let cacert = dir.join("server.pem");
+    std::fs::write(&cacert, &rx.cert_pem).unwrap();
+    let out = send_https(&rx, &["--cacert", cacert.to_str().unwrap()]);
+    out.assert_code(1);
+    let first = first_line(&out);
+    assert!(
+        first.contains("the server's certificate was refused: it does not name this host")
+            && first.contains("hooks.example.test"),
+        "{}",
+        out.stderr
+    );
+    assert!(rx.calls.lock().unwrap().is_empty());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn send_https_insecure_skips_verification_with_a_warning() {
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1"]);
+    let out = send_https(&rx, &["--insecure"]);
+    out.assert_code(0);
+    let host = "127.0.0.1";
+    assert_eq!(
+        out.stderr,
+        format!(
+            "warning: --insecure: the certificate of {host} is not verified; anyone on the way can read the \
+             delivery or answer in the server's place\n"
+        )
+    );
+    assert!(out.lines().contains(&"< HTTP/1.1 200 OK"), "{}", out.stdout);
+    let calls = rx.calls.lock().unwrap();
+    assert_eq!(calls.iter().map(|c| c.verified).collect::<Vec<_>>(), [true]);
+}
+
+#[test]
+fn send_https_options_are_checked_before_anything_is_sent() {
+    let dir = temp_dir("cacert-usage");
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let bad_base64 = dir.join("bad-base64.pem");
+    std::fs::write(&bad_base64, "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n").unwrap();
+    let not_x509 = dir.join("not-x509.pem");
+    std::fs::write(&not_x509, "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n").unwrap();
+    let path = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let url = "https://127.0.0.1:9/hook";
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--cacert".into(), "/nonexistent/ca.pem".into()], "cannot read --cacert /nonexistent/ca.pem"),
+        (vec!["--cacert".into(), path(&garbage)], "holds no certificate"),
+        (vec!["--cacert".into(), path(&bad_base64)], "is not valid PEM"),
+        (vec!["--cacert".into(), path(&not_x509)], "certificate 1 cannot be a root"),
+        (vec!["--cacert".into(), path(&garbage), "--insecure".into()], "cannot be used with"),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["send", url, "-s", "tale", "--secret-env", "S", "--data", "x"];
+        args.extend(extra.iter().map(String::as_str));
+        let out = hooksig(&args).env("S", RAW_SECRET).run();
+        out.assert_code(2);
+        assert_eq!(out.stdout, "", "{extra:?}");
+        assert!(first_line(&out).starts_with("error: "), "{extra:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{extra:?}: expected {expected:?} in {}", out.stderr);
+    }
+    let out = hooksig(&[
+        "send",
+        url,
+        "-s",
+        "tale",
+        "--secret-env",
+        "S",
+        "--data",
+        "x",
+        "--cacert",
+        &path(&garbage),
+    ])
+    .env("S", RAW_SECRET)
+    .run();
+    assert!(out.has_hint("PEM (-----BEGIN CERTIFICATE-----)"), "{}", out.stderr);
+    std::fs::remove_dir_all(dir).unwrap();
 }
