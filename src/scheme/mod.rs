@@ -604,17 +604,18 @@ impl Scheme {
         }
     }
 
-    /// Every preset, in a fixed order: the HMAC-SHA256 ones, then, with the `ed25519`
-    /// feature, [`Scheme::discord`] (Ed25519 only: use
-    /// [`Scheme::supports`] to pick the presets that take secrets).
+    /// Every preset that takes HMAC secrets, in a fixed order (the same with every
+    /// feature set, so that code looping over it with a secret keeps working when
+    /// `ed25519` is enabled; [`Scheme::discord`], Ed25519 only, is in
+    /// `Scheme::ed25519_presets`).
     ///
     /// ```
     /// let names: Vec<_> = hooksig::Scheme::presets().iter().map(|s| s.name().to_owned()).collect();
     /// assert!(names.contains(&"shopify".to_owned()));
-    /// assert_eq!(names.len(), if cfg!(feature = "ed25519") { 10 } else { 9 });
+    /// assert_eq!(names.len(), 9);
     /// ```
     pub fn presets() -> Vec<Scheme> {
-        let mut presets = vec![
+        vec![
             Scheme::tale(),
             Scheme::vocalis(),
             Scheme::github(),
@@ -624,21 +625,37 @@ impl Scheme {
             Scheme::stripe(),
             Scheme::slack(),
             Scheme::shopify(),
-        ];
-        #[cfg(feature = "ed25519")]
-        presets.push(Scheme::discord());
-        presets
+        ]
+    }
+
+    /// Every preset with an Ed25519 signature version, in a fixed order:
+    /// [`Scheme::standard_webhooks`] and [`Scheme::svix`] (`v1a`), then
+    /// [`Scheme::discord`].
+    ///
+    /// ```
+    /// let names: Vec<_> = hooksig::Scheme::ed25519_presets().iter().map(|s| s.name().to_owned()).collect();
+    /// assert_eq!(names, ["standard_webhooks", "svix", "discord"]);
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn ed25519_presets() -> Vec<Scheme> {
+        vec![Scheme::standard_webhooks(), Scheme::svix(), Scheme::discord()]
     }
 
     /// The preset with this name (`standard-webhooks` and `standard_webhooks` both
-    /// work), if any.
+    /// work), if any; `discord` too with the `ed25519` feature.
     ///
     /// ```
     /// assert_eq!(hooksig::Scheme::preset("stripe").unwrap().name(), "stripe");
     /// assert!(hooksig::Scheme::preset("nope").is_none());
+    /// assert_eq!(hooksig::Scheme::preset("discord").is_some(), cfg!(feature = "ed25519"));
     /// ```
     pub fn preset(name: &str) -> Option<Scheme> {
         let wanted = name.replace('-', "_").to_ascii_lowercase();
+        #[cfg(feature = "ed25519")]
+        if wanted == "discord" {
+            return Some(Scheme::discord());
+        }
         Scheme::presets().into_iter().find(|s| s.name() == wanted)
     }
 }
