@@ -424,8 +424,11 @@ mod ed25519 {
                 };
                 // The keyring: decoy secrets, perhaps a signing secret; decoy public keys
                 // and the public key of the first signing key, at a random place.
-                let mut ring_secrets: Vec<String> =
-                    if hmac { (0..rng.below(2)).map(|_| dashboard_secret(&scheme, &mut rng)).collect() } else { vec![] };
+                let mut ring_secrets: Vec<String> = if hmac {
+                    (0..rng.below(2)).map(|_| dashboard_secret(&scheme, &mut rng)).collect()
+                } else {
+                    vec![]
+                };
                 let with_secret = !secrets.is_empty() && rng.below(2) == 0;
                 if with_secret {
                     let at = rng.below(ring_secrets.len() + 1);
@@ -457,7 +460,11 @@ mod ed25519 {
         out
     }
 
-    fn ed_verifier(scheme: &Scheme, secrets: &[String], publics: &[String]) -> Result<Verifier, hooksig::Error> {
+    fn ed_verifier(
+        scheme: &Scheme,
+        secrets: &[String],
+        publics: &[String],
+    ) -> Result<Verifier, hooksig::Error> {
         let b = secrets.iter().fold(Verifier::builder(scheme.clone()), |b, s| b.secret(s));
         publics.iter().fold(b, |b, k| b.public_key(k)).build()
     }
@@ -523,7 +530,8 @@ mod ed25519 {
         let cases = ed_cases(0xed_0002, 12);
         let mut requests = Vec::new();
         for case in &cases {
-            let headers = ed_signer(case).sign_at(&case.body, case.id.as_deref(), at(case.timestamp)).unwrap();
+            let headers =
+                ed_signer(case).sign_at(&case.body, case.id.as_deref(), at(case.timestamp)).unwrap();
             requests.push(json!({
                 "scheme": case.scheme.name(),
                 "secrets": case.ring_secrets,
@@ -579,7 +587,8 @@ mod ed25519 {
         let mut expected = Vec::new();
         for (i, case) in cases.iter().enumerate() {
             let fault = faults[i % faults.len()];
-            let mut headers = ed_signer(case).sign_at(&case.body, case.id.as_deref(), at(case.timestamp)).unwrap();
+            let mut headers =
+                ed_signer(case).sign_at(&case.body, case.id.as_deref(), at(case.timestamp)).unwrap();
             let mut body = case.body.clone();
             let mut now = case.timestamp;
             let secrets: Vec<String> = Vec::new(); // public keys only: every verdict is Ed25519's
@@ -605,7 +614,11 @@ mod ed25519 {
                 }
                 EdFault::OtherKey => publics = vec![key_pair(&case.scheme, &mut rng).1],
                 EdFault::ShortPublicKey => {
-                    publics = vec![if discord { "ab".repeat(31) } else { format!("whpk_{}", Base64::encode_string(&[7; 31])) }]
+                    publics = vec![if discord {
+                        "ab".repeat(31)
+                    } else {
+                        format!("whpk_{}", Base64::encode_string(&[7; 31]))
+                    }]
                 }
                 EdFault::NotBase64PublicKey => {
                     publics = vec![if discord { "zz".repeat(32) } else { "whpk_!!!!".to_owned() }]
