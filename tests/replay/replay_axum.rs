@@ -708,3 +708,92 @@ async fn in_progress_and_store_down_answers_carry_retry_after() {
     assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(unavailable.headers()["retry-after"], "30");
 }
+
+/// Regression (capacity): a memory guard full of claims in progress evicted one, so a
+/// copy of that delivery ran concurrently. Through the layer: capacity 1, a delivery
+/// held in progress; a copy gets 409 (not forgotten), another delivery 503 with
+/// `Retry-After` (refused, nothing evicted); once the first is done, the other goes
+/// through.
+#[tokio::test]
+async fn a_full_memory_guard_keeps_its_claims_and_answers_503() {
+    let app = Behaviour::default();
+    app.hold_next.store(1, Ordering::SeqCst);
+    let addr = layer_replica(&app, ReplayProtection::new(MemoryReplayGuard::new(1))).await;
+    let sender = Sender::new();
+    let first = r#"{"capacity":1}"#;
+    let other = r#"{"capacity":2}"#;
+    let held = tokio::spawn({
+        let addr = addr;
+        async move { Sender::new().send(addr, first).await }
+    });
+    timeout(STEP, app.holding.notified()).await.expect("the first delivery is being processed");
+    assert_eq!(sender.send(addr, first).await, Outcome::InProgress, "the claim in progress is kept");
+    assert_eq!(sender.send(addr, other).await, Outcome::Unavailable, "refused, not evicting a claim");
+    app.resume.notify_one();
+    assert_eq!(timeout(STEP, held).await.unwrap().unwrap(), Outcome::Processed);
+    // Capacity 1, full of a done key: the done key gives way to the new claim.
+    assert_eq!(sender.send(addr, other).await, Outcome::Processed);
+    assert_eq!((app.attempts(), app.processed()), (2, 2));
+}
+
+/// Stripe signs each retry with a fresh timestamp: without an idempotency key the
+/// retry is a new signed message and runs again (documented); with the event id as the
+/// key it is a duplicate.
+#[tokio::test]
+async fn stripe_retries_are_duplicates_with_an_idempotency_key() {
+    use hooksig::replay::ReplayPolicy;
+    let app = Behaviour::default();
+    let secret = "whsec_stripe_test";
+    let verifier = Verifier::new(Scheme::stripe(), secret).unwrap();
+    let replica = |policy: ReplayPolicy| {
+        let protection = ReplayProtection::new(MemoryReplayGuard::new(100)).with_policy(policy);
+        let router = Router::new()
+            .route("/hook", post(layered))
+            .route_layer(VerifyLayer::new(verifier.clone()).replay_guard(protection))
+            .with_state(app.clone());
+        serve(router)
+    };
+    let by_event_id = ReplayPolicy::new()
+        .idempotency_key(&Scheme::stripe(), |body| {
+            let event: serde_json::Value = serde_json::from_slice(body).ok()?;
+            Some(event.get("id")?.as_str()?.to_owned())
+        })
+        .unwrap();
+    let plain = replica(ReplayPolicy::new()).await;
+    let keyed = replica(by_event_id).await;
+    let sender = Sender::new();
+    let body = r#"{"id":"evt_retry","type":"invoice.paid"}"#;
+    let now = std::time::SystemTime::now();
+    let attempt =
+        |at| Signer::new(Scheme::stripe(), secret).unwrap().sign_at(body.as_bytes(), None, at).unwrap();
+    let (first, retry) = (attempt(now - Duration::from_secs(60)), attempt(now));
+    assert_eq!(sender.send_signed(plain, body, first.clone()).await, Outcome::Processed);
+    assert_eq!(sender.send_signed(plain, body, retry.clone()).await, Outcome::Processed, "re-signed: new");
+    assert_eq!(sender.send_signed(keyed, body, first).await, Outcome::Processed);
+    assert_eq!(sender.send_signed(keyed, body, retry).await, Outcome::Duplicate, "same event id");
+    assert_eq!(app.processed(), 3);
+}
+
+/// The lease is not renewed: a copy arriving after the lease of a delivery still being
+/// processed is claimed and processed concurrently; of the two completions only the
+/// current claim's records the delivery as done, and later copies are duplicates.
+#[tokio::test]
+async fn past_the_lease_a_copy_is_processed_concurrently_as_documented() {
+    use hooksig::replay::ReplayPolicy;
+    let app = Behaviour::default();
+    app.hold_next.store(1, Ordering::SeqCst);
+    let short = ReplayPolicy::new().lease(Duration::from_millis(200));
+    let addr =
+        layer_replica(&app, ReplayProtection::new(MemoryReplayGuard::new(100)).with_policy(short)).await;
+    let body = r#"{"lease":"short"}"#;
+    let held = tokio::spawn(async move { Sender::new().send(addr, body).await });
+    timeout(STEP, app.holding.notified()).await.expect("the first delivery is being processed");
+    let sender = Sender::new();
+    assert_eq!(sender.send(addr, body).await, Outcome::InProgress, "within the lease");
+    tokio::time::sleep(Duration::from_millis(400)).await; // past the lease
+    assert_eq!(sender.send(addr, body).await, Outcome::Processed, "the lease lapsed: processed again");
+    app.resume.notify_one();
+    assert_eq!(timeout(STEP, held).await.unwrap().unwrap(), Outcome::Processed);
+    assert_eq!(sender.send(addr, body).await, Outcome::Duplicate);
+    assert_eq!(app.processed(), 2);
+}
