@@ -118,7 +118,7 @@ impl PublicKey {
         {
             return Err(invalid("a secret signing key was given where a public key belongs"));
         }
-        let raw = decode_key(&scheme.public_key_format, &pending.text, &PUBLIC_REASONS)?;
+        let raw = decode_key(&scheme.public_key_format, &pending.text, &PUBLIC_REASONS).map_err(invalid)?;
         let bytes: [u8; 32] =
             raw.as_slice().try_into().map_err(|_| invalid("an Ed25519 public key is 32 bytes"))?;
         let key = VerifyingKey::from_bytes(&bytes)
@@ -180,7 +180,7 @@ impl SigningKey {
     /// Reads a signing key in the scheme's signing-key format: the 32-byte seed, or
     /// the 64-byte seed followed by its public key (the halves must agree).
     pub(crate) fn new(scheme: &SchemeInner, pending: &PendingSecret) -> Result<SigningKey, Error> {
-        let raw = decode_key(&scheme.signing_key_format, &pending.text, &SIGNING_REASONS)?;
+        let raw = decode_key(&scheme.signing_key_format, &pending.text, &SIGNING_REASONS).map_err(invalid)?;
         let key = if let Ok(seed) = <&[u8; 32]>::try_from(raw.as_slice()) {
             DalekSigningKey::from_bytes(seed)
         } else if let Ok(pair) = <&[u8; 64]>::try_from(raw.as_slice()) {
@@ -295,7 +295,7 @@ impl std::fmt::Debug for KeyPair {
 }
 
 fn invalid(reason: &'static str) -> Error {
-    Error::InvalidSecret { reason }
+    Error::InvalidKey { reason }
 }
 
 const PUBLIC_REASONS: Reasons = Reasons {

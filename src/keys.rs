@@ -115,11 +115,13 @@ fn check_supported(scheme: &SchemeInner, algorithm: Algorithm) -> Result<(), Err
     if scheme.versions.iter().any(|(_, a)| *a == algorithm) {
         return Ok(());
     }
-    Err(Error::InvalidSecret {
-        reason: match algorithm {
-            Algorithm::HmacSha256 => "the scheme has no HMAC-SHA256 signature version: give it public keys",
-            Algorithm::Ed25519 => "the scheme has no Ed25519 signature version: give it secrets",
+    Err(match algorithm {
+        Algorithm::HmacSha256 => Error::InvalidSecret {
+            reason: "the scheme has no HMAC-SHA256 signature version: give it public keys",
         },
+        Algorithm::Ed25519 => {
+            Error::InvalidKey { reason: "the scheme has no Ed25519 signature version: give it secrets" }
+        }
     })
 }
 
@@ -140,7 +142,7 @@ pub(crate) fn verify_keys(scheme: &SchemeInner, pending: &[PendingSecret]) -> Re
                 check_supported(scheme, Algorithm::Ed25519)?;
                 PublicKey::new(scheme, p).map(VerifyKey::Ed25519)
             }
-            _ => Err(Error::InvalidSecret { reason: "a verifier takes secrets and public keys" }),
+            _ => Err(Error::InvalidConfig { reason: "a verifier takes secrets and public keys" }),
         })
         .collect()
 }
@@ -162,7 +164,7 @@ pub(crate) fn sign_keys(scheme: &SchemeInner, pending: &[PendingSecret]) -> Resu
                 check_supported(scheme, Algorithm::Ed25519)?;
                 SigningKey::new(scheme, p).map(SignKey::Ed25519)
             }
-            _ => Err(Error::InvalidSecret { reason: "a signer takes secrets and signing keys" }),
+            _ => Err(Error::InvalidConfig { reason: "a signer takes secrets and signing keys" }),
         })
         .collect()
 }
@@ -240,16 +242,17 @@ const SECRET_REASONS: Reasons =
     Reasons { empty: "empty secret", not_base64: "secret is not base64", not_hex: "secret is not hex" };
 
 fn decode_secret(format: &SecretFormat, text: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
-    decode_key(format, text, &SECRET_REASONS)
+    decode_key(format, text, &SECRET_REASONS).map_err(|reason| Error::InvalidSecret { reason })
 }
 
-/// Reads a key string in `format`; the decoded bytes stay zeroized.
+/// Reads a key string in `format`; the decoded bytes stay zeroized. The error is the
+/// reason, from `reasons`.
 pub(crate) fn decode_key(
     format: &SecretFormat,
     text: &[u8],
     reasons: &Reasons,
-) -> Result<Zeroizing<Vec<u8>>, Error> {
-    let refuse = |reason| Error::InvalidSecret { reason };
+) -> Result<Zeroizing<Vec<u8>>, &'static str> {
+    let refuse = |reason: &'static str| reason;
     if text.is_empty() {
         return Err(refuse(reasons.empty));
     }

@@ -431,7 +431,7 @@ impl VerifierBuilder {
     /// [`VerifierBuilder::build`] refuses a key that is not 32 bytes, does not decode,
     /// is not a point of the curve or is of small order, a signing key given by
     /// mistake (`whsk_`), and public keys for a scheme without an Ed25519 version
-    /// ([`Error::InvalidSecret`], with the reason).
+    /// ([`Error::InvalidKey`], with the reason).
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};

@@ -9,16 +9,24 @@ use hooksig::{Error, Scheme, SecretFormat, Verified, Verifier};
 use http::HeaderMap;
 use zeroize::Zeroizing;
 
-use crate::input::{self, Secret};
+use crate::input::{self, KeyKind, Secret};
 use crate::sign::secret_failure;
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches};
+use crate::{BodyArgs, Failure, PublicKeyArgs, SchemeArg, SecretArgs, SubMatches};
+
+/// A key as the hints re-verify with it.
+type Key = (KeyKind, Zeroizing<Vec<u8>>);
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(
+    ["secret_env", "secret_file", "secret", "public_key_env", "public_key_file", "public_key"]
+)))]
 pub struct VerifyArgs {
     #[command(flatten)]
     scheme: SchemeArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    public_keys: PublicKeyArgs,
     #[command(flatten)]
     body: BodyArgs,
     /// A header of the delivery as `Name: value`; repeat for each header. `@PATH`
@@ -42,16 +50,19 @@ struct Case<'a> {
 }
 
 impl Case<'_> {
-    fn keys(&self) -> Vec<Zeroizing<Vec<u8>>> {
-        self.secrets.iter().map(|s| s.value.clone()).collect()
+    fn keys(&self) -> Vec<Key> {
+        self.secrets.iter().map(|s| (s.kind, s.value.clone())).collect()
     }
 
     /// Whether the signature is valid (the timestamp's age aside) for this scheme,
     /// these keys and this body.
-    fn passes(&self, scheme: &Scheme, keys: &[Zeroizing<Vec<u8>>], body: &[u8]) -> bool {
+    fn passes(&self, scheme: &Scheme, keys: &[Key], body: &[u8]) -> bool {
         let mut builder = Verifier::builder(scheme.clone()).tolerance(Duration::MAX);
-        for key in keys {
-            builder = builder.secret(&**key);
+        for (kind, key) in keys {
+            builder = match kind {
+                KeyKind::Public => builder.public_key(&**key),
+                _ => builder.secret(&**key),
+            };
         }
         builder.build().is_ok_and(|v| v.verify_at(self.headers, body, self.now).is_ok())
     }
@@ -59,7 +70,7 @@ impl Case<'_> {
 
 pub fn run(args: &VerifyArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let scheme = &args.scheme.scheme;
-    let secrets = input::secrets(&args.secrets, matches)?;
+    let secrets = input::keys(&args.secrets, Some((&args.public_keys).into()), matches)?;
     let body = input::body(&args.body)?;
     let headers = input::headers(&args.headers)?;
     let (now, now_from) = match args.now {
@@ -70,7 +81,10 @@ pub fn run(args: &VerifyArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
 
     let mut builder = Verifier::builder(scheme.clone());
     for secret in &secrets {
-        builder = builder.labeled_secret(secret.label.as_str(), &*secret.value);
+        builder = match secret.kind {
+            KeyKind::Public => builder.labeled_public_key(secret.label.as_str(), &*secret.value),
+            _ => builder.labeled_secret(secret.label.as_str(), &*secret.value),
+        };
     }
     let verifier = match builder.build() {
         Ok(v) => v,
@@ -122,7 +136,11 @@ fn verified_line(v: &Verified, now: SystemTime) -> String {
         Some(id) => format!("id {id} (not signed)"),
         None => "no id".to_owned(),
     };
-    format!("verified: key #{}{label}, {timestamp}, {id}", v.key_index())
+    let kind = match v.algorithm() {
+        hooksig::Algorithm::Ed25519 => ", an Ed25519 public key",
+        _ => "",
+    };
+    format!("verified: key #{}{label}{kind}, {timestamp}, {id}", v.key_index())
 }
 
 fn unix(t: SystemTime) -> u64 {
@@ -202,14 +220,16 @@ fn skew_hint(case: &Case<'_>, error: &Error, now_from: &str, signature_ok: bool)
 fn secret_hints(case: &Case<'_>) -> Vec<String> {
     let mut hints = Vec::new();
     let scheme = case.scheme;
-    if case.secrets.iter().any(Secret::has_outer_whitespace) {
-        let trimmed: Vec<_> = case.secrets.iter().map(Secret::trimmed).collect();
-        let outcome = if trimmed.iter().all(|k| !k.is_empty()) && case.passes(scheme, &trimmed, case.body) {
-            "the delivery verifies with it removed"
-        } else {
-            "removing it does not make the delivery verify either"
-        };
-        for s in case.secrets.iter().filter(|s| s.has_outer_whitespace()) {
+    let is_secret = |s: &&Secret| s.kind == KeyKind::Secret;
+    if case.secrets.iter().filter(is_secret).any(Secret::has_outer_whitespace) {
+        let trimmed: Vec<Key> = case.secrets.iter().map(|s| (s.kind, s.trimmed())).collect();
+        let outcome =
+            if trimmed.iter().all(|(_, k)| !k.is_empty()) && case.passes(scheme, &trimmed, case.body) {
+                "the delivery verifies with it removed"
+            } else {
+                "removing it does not make the delivery verify either"
+            };
+        for s in case.secrets.iter().filter(is_secret).filter(|s| s.has_outer_whitespace()) {
             hints.push(format!(
                 "the secret from {} starts or ends with whitespace (a space, tab or newline), which is \
                  part of the key; {outcome}",
@@ -218,12 +238,13 @@ fn secret_hints(case: &Case<'_>) -> Vec<String> {
         }
     }
     let whsec = |s: &&Secret| s.value.starts_with(b"whsec_");
+    let secrets = || case.secrets.iter().filter(is_secret);
     match scheme.secret_format() {
         SecretFormat::Raw if scheme.name() == "stripe" => {
-            for s in case.secrets.iter().filter(|s| !whsec(s)) {
-                let mut restored: Vec<_> = case.keys();
-                for (key, secret) in restored.iter_mut().zip(case.secrets) {
-                    if !whsec(&secret) {
+            for s in secrets().filter(|s| !whsec(s)) {
+                let mut restored: Vec<Key> = case.keys();
+                for ((_, key), secret) in restored.iter_mut().zip(case.secrets) {
+                    if secret.kind == KeyKind::Secret && !whsec(&secret) {
                         let mut with = b"whsec_".to_vec();
                         with.extend_from_slice(key);
                         *key = Zeroizing::new(with);
@@ -242,7 +263,7 @@ fn secret_hints(case: &Case<'_>) -> Vec<String> {
             }
         }
         SecretFormat::Raw => {
-            for s in case.secrets.iter().filter(whsec) {
+            for s in secrets().filter(whsec) {
                 let decoded = with_secret_format(scheme, SecretFormat::Base64 { prefix: "whsec_".into() });
                 let outcome = if decoded.is_some_and(|d| case.passes(&d, &case.keys(), case.body)) {
                     "the delivery verifies when it is read as `whsec_` + base64 (Standard Webhooks style)"
@@ -259,7 +280,7 @@ fn secret_hints(case: &Case<'_>) -> Vec<String> {
         SecretFormat::Base64 { prefix } => {
             let raw = with_secret_format(scheme, SecretFormat::Raw);
             let raw_ok = raw.is_some_and(|r| case.passes(&r, &case.keys(), case.body));
-            for s in case.secrets.iter().filter(|s| !s.value.starts_with(prefix.as_bytes())) {
+            for s in secrets().filter(|s| !s.value.starts_with(prefix.as_bytes())) {
                 let outcome = if raw_ok {
                     "the delivery verifies when the secret's bytes are used as they are"
                 } else {
@@ -272,7 +293,7 @@ fn secret_hints(case: &Case<'_>) -> Vec<String> {
                     scheme.name()
                 ));
             }
-            if raw_ok && case.secrets.iter().all(|s| s.value.starts_with(prefix.as_bytes())) {
+            if raw_ok && secrets().all(|s| s.value.starts_with(prefix.as_bytes())) {
                 hints.push(format!(
                     "the delivery verifies when the whole `{prefix}…` string is used as the key (as Stripe \
                      does): the sender does not base64-decode the secret"
@@ -411,7 +432,13 @@ fn reformat(src: &[u8], style: Style) -> Vec<u8> {
 /// Presets other than the chosen one under which the delivery verifies.
 fn other_presets(case: &Case<'_>) -> Vec<String> {
     let keys = case.keys();
-    Scheme::presets()
+    let mut presets = Scheme::presets();
+    let more: Vec<Scheme> = Scheme::ed25519_presets()
+        .into_iter()
+        .filter(|p| !presets.iter().any(|q| q.name() == p.name()))
+        .collect();
+    presets.extend(more);
+    presets
         .into_iter()
         .filter(|p| p.name() != case.scheme.name() && case.passes(p, &keys, case.body))
         .map(|p| {

@@ -162,14 +162,14 @@ fn small_order_and_invalid_public_keys_are_refused_at_build_time() {
             let err = Verifier::builder(scheme).public_key(&text).build().unwrap_err();
             assert_eq!(
                 err,
-                Error::InvalidSecret { reason: "the public key is of small order (weak)" },
+                Error::InvalidKey { reason: "the public key is of small order (weak)" },
                 "{text}"
             );
         }
     }
     let refused = |scheme: Scheme, key: &str| Verifier::builder(scheme).public_key(key).build().unwrap_err();
     let reason = |e: Error| match e {
-        Error::InvalidSecret { reason } => reason,
+        Error::InvalidSecret { reason } | Error::InvalidKey { reason } => reason,
         other => panic!("{other:?}"),
     };
     assert_eq!(reason(refused(Scheme::discord(), "")), "empty public key");

@@ -1061,14 +1061,14 @@ fn ed25519_rows() -> Vec<Row> {
                 "small-order public key (order 2)",
                 p,
                 s(v1a.clone()),
-                Error::InvalidSecret { reason: "the public key is of small order (weak)" },
+                Error::InvalidKey { reason: "the public key is of small order (weak)" },
             )
             .via(Via::Ed25519 { public_key: WEAK_ORDER_2_WHPK, secret: false }),
             err(
                 "public key of 31 bytes",
                 p,
                 s(v1a.clone()),
-                Error::InvalidSecret { reason: "an Ed25519 public key is 32 bytes" },
+                Error::InvalidKey { reason: "an Ed25519 public key is 32 bytes" },
             )
             .via(Via::Ed25519 {
                 public_key: "whpk_PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zg==",
@@ -1078,7 +1078,7 @@ fn ed25519_rows() -> Vec<Row> {
                 "public key not base64",
                 p,
                 s(v1a.clone()),
-                Error::InvalidSecret { reason: "public key is not base64" },
+                Error::InvalidKey { reason: "public key is not base64" },
             )
             .via(Via::Ed25519 {
                 public_key: "whpk_PUAXw+hDiVqStwqnTRt-vJyYLM8uxJaMwM1V8Sr0Zgw=",
@@ -1088,7 +1088,7 @@ fn ed25519_rows() -> Vec<Row> {
                 "a signing key given as the public key",
                 p,
                 s(v1a),
-                Error::InvalidSecret { reason: "a secret signing key was given where a public key belongs" },
+                Error::InvalidKey { reason: "a secret signing key was given where a public key belongs" },
             )
             .via(Via::Ed25519 {
                 public_key: "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs=",
@@ -1165,35 +1165,35 @@ fn ed25519_rows() -> Vec<Row> {
             "small-order public key (identity)",
             d,
             delivery(hex::encode(small_order_r())),
-            Error::InvalidSecret { reason: "the public key is of small order (weak)" },
+            Error::InvalidKey { reason: "the public key is of small order (weak)" },
         )
         .via(dpk(WEAK_IDENTITY)),
         err(
             "small-order public key (order 8)",
             d,
             delivery(hex::encode(dsig)),
-            Error::InvalidSecret { reason: "the public key is of small order (weak)" },
+            Error::InvalidKey { reason: "the public key is of small order (weak)" },
         )
         .via(dpk(WEAK_ORDER_8)),
         err(
             "public key not a point of the curve",
             d,
             delivery(hex::encode(dsig)),
-            Error::InvalidSecret { reason: "the public key is not a point of the curve" },
+            Error::InvalidKey { reason: "the public key is not a point of the curve" },
         )
         .via(dpk(NOT_A_POINT)),
         err(
             "public key of 33 bytes",
             d,
             delivery(hex::encode(dsig)),
-            Error::InvalidSecret { reason: "an Ed25519 public key is 32 bytes" },
+            Error::InvalidKey { reason: "an Ed25519 public key is 32 bytes" },
         )
         .via(dpk("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c00")),
         err(
             "public key not hex",
             d,
             delivery(hex::encode(dsig)),
-            Error::InvalidSecret { reason: "public key is not hex" },
+            Error::InvalidKey { reason: "public key is not hex" },
         )
         .via(dpk("zd4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")),
     ]);
