@@ -292,7 +292,7 @@ impl Verifier {
                             for sig in parsed.signatures.iter() {
                                 if let Some(mut stream) = public.start(sig) {
                                     keys::feed(&mut stream, scheme.prefix(), fields);
-                                    states.push((index, Check::Ed25519(stream)));
+                                    states.push((index, Check::Ed25519(Box::new(stream))));
                                 }
                             }
                         }
@@ -602,8 +602,9 @@ enum States {
 
 enum Check {
     Hmac(HmacSha256),
+    /// Boxed: a SHA-512 state and the key and signature, three times an HMAC state.
     #[cfg(feature = "ed25519")]
-    Ed25519(Stream),
+    Ed25519(Box<Stream>),
 }
 
 impl Check {
@@ -611,7 +612,7 @@ impl Check {
         match self {
             Check::Hmac(mac) => mac.update(chunk),
             #[cfg(feature = "ed25519")]
-            Check::Ed25519(stream) => sha2::digest::Update::update(stream, chunk),
+            Check::Ed25519(stream) => sha2::digest::Update::update(&mut **stream, chunk),
         }
     }
 }
@@ -704,7 +705,7 @@ impl Verification {
                         #[cfg(feature = "ed25519")]
                         Check::Ed25519(mut stream) => {
                             found.is_none() && {
-                                keys::feed(&mut stream, scheme.suffix(), fields);
+                                keys::feed(&mut *stream, scheme.suffix(), fields);
                                 stream.finish()
                             }
                         }

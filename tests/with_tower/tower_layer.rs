@@ -484,7 +484,7 @@ async fn ed25519_deliveries_pass_the_layer_and_its_replay_guard() {
     let delivery = |at: SystemTime, body: &[u8]| {
         let chunks: Vec<Bytes> = body.chunks(100).map(Bytes::copy_from_slice).collect();
         let mut req = Request::post("/hook").body(Chunks::new(chunks).0).unwrap();
-        req.headers_mut().extend(signer.sign_at(&body, Some("msg_ed_1"), at).unwrap());
+        req.headers_mut().extend(signer.sign_at(body, Some("msg_ed_1"), at).unwrap());
         req
     };
     let seen = Seen::default();
