@@ -56,8 +56,9 @@ use axum_core::response::{IntoResponse, Response};
 use http_body::Body as _;
 
 use crate::error::{Error, Refusal};
+pub use crate::pipeline::VerifiedOnce;
 use crate::pipeline::{Chunks, default_response};
-use crate::replay::{Claim, Pass, ReplayProtection, ReplayState, ReplayStoreError};
+use crate::replay::{Pass, ReplayProtection, ReplayState};
 use crate::tower::{VerifiedBody, is_length_limit};
 use crate::verify::Verifier;
 
@@ -212,8 +213,8 @@ fn rebuild(parts: http::request::Parts, chunks: &Chunks) -> Request {
     Request::from_parts(parts, Body::new(VerifiedBody::new(chunks.clone())))
 }
 
-/// [`Verified<T>`] that also processes each delivery once: the extractor for a
-/// handler that must not run twice for one delivery, without a layer.
+/// [`VerifiedOnce<T>`] with axum: [`Verified<T>`] that also processes each delivery
+/// once, for a handler that must not run twice for one delivery, without a layer.
 ///
 /// It verifies like [`Verified<T>`], extracts `T`, then claims the delivery with the
 /// [`ReplayProtection`] from the router state (through [`FromRef`]):
@@ -280,134 +281,6 @@ fn rebuild(parts: http::request::Parts, chunks: &Chunks) -> Request {
 /// let app: Router = Router::new().route("/hooks/tale", post(hook)).with_state(state);
 /// # Ok::<(), hooksig::Error>(())
 /// ```
-#[derive(Debug)]
-#[must_use = "complete the delivery once it is processed; dropped, it is released"]
-pub struct VerifiedOnce<T> {
-    value: T,
-    proof: crate::verify::Verified,
-    pass: Pass,
-}
-
-impl<T> VerifiedOnce<T> {
-    /// Records the delivery as processed: later copies are answered 200
-    /// `duplicate delivery` without running the handler. Call it after processing,
-    /// right before answering 2xx.
-    ///
-    /// A no-op when no claim is held: behind a layer that runs the protocol (it
-    /// completes on the 2xx response), when the store was down and the fail mode is
-    /// open, or after a first `complete`. A store error is returned (it converts into
-    /// [`Error::ReplayStoreUnavailable`]); the claim then lapses with its lease.
-    ///
-    /// ```
-    /// use hooksig::axum::VerifiedOnce;
-    /// async fn hook(mut delivery: VerifiedOnce<String>) -> Result<&'static str, hooksig::Error> {
-    ///     println!("processing {} bytes", delivery.len());
-    ///     delivery.complete().await?;
-    ///     Ok("processed")
-    /// }
-    /// # #[derive(Clone)] struct S(hooksig::Verifier, hooksig::replay::ReplayProtection);
-    /// # impl axum::extract::FromRef<S> for hooksig::Verifier { fn from_ref(s: &S) -> Self { s.0.clone() } }
-    /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
-    /// # let _ = axum::routing::post::<_, _, S>(hook);
-    /// ```
-    pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
-        self.pass.complete().await
-    }
-
-    /// Gives the claim back now, so that the sender's retry is processed (dropping
-    /// the extractor does the same, in the background).
-    ///
-    /// ```
-    /// use axum::http::StatusCode;
-    /// use hooksig::axum::VerifiedOnce;
-    /// async fn hook(mut delivery: VerifiedOnce<String>) -> StatusCode {
-    ///     if delivery.is_empty() {
-    ///         let _ = delivery.release().await;
-    ///         return StatusCode::SERVICE_UNAVAILABLE; // the sender retries
-    ///     }
-    ///     match delivery.complete().await {
-    ///         Ok(()) => StatusCode::OK,
-    ///         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-    ///     }
-    /// }
-    /// # #[derive(Clone)] struct S(hooksig::Verifier, hooksig::replay::ReplayProtection);
-    /// # impl axum::extract::FromRef<S> for hooksig::Verifier { fn from_ref(s: &S) -> Self { s.0.clone() } }
-    /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
-    /// # let _ = axum::routing::post::<_, _, S>(hook);
-    /// ```
-    pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
-        self.pass.release().await
-    }
-
-    /// Which case the handler runs in: [`ReplayState::First`] (a claim is held, here
-    /// or by the layer) or [`ReplayState::Unguarded`].
-    ///
-    /// ```
-    /// use hooksig::{axum::VerifiedOnce, replay::ReplayState};
-    /// async fn hook(delivery: VerifiedOnce<String>) -> &'static str {
-    ///     if delivery.state() == ReplayState::Unguarded { "maybe a duplicate" } else { "first" }
-    /// }
-    /// # #[derive(Clone)] struct S(hooksig::Verifier, hooksig::replay::ReplayProtection);
-    /// # impl axum::extract::FromRef<S> for hooksig::Verifier { fn from_ref(s: &S) -> Self { s.0.clone() } }
-    /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
-    /// # let _ = axum::routing::post::<_, _, S>(hook);
-    /// ```
-    pub fn state(&self) -> ReplayState {
-        self.pass.state()
-    }
-
-    /// The proof of verification.
-    ///
-    /// ```
-    /// async fn hook(delivery: hooksig::axum::VerifiedOnce<String>) -> String {
-    ///     format!("key {}", delivery.proof().key_index())
-    /// }
-    /// # #[derive(Clone)] struct S(hooksig::Verifier, hooksig::replay::ReplayProtection);
-    /// # impl axum::extract::FromRef<S> for hooksig::Verifier { fn from_ref(s: &S) -> Self { s.0.clone() } }
-    /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
-    /// # let _ = axum::routing::post::<_, _, S>(hook);
-    /// ```
-    pub fn proof(&self) -> &crate::verify::Verified {
-        &self.proof
-    }
-
-    /// The extracted value, the proof and the claim (if this extractor holds one), to
-    /// move them apart; complete the claim after processing.
-    ///
-    /// ```
-    /// use axum::Json;
-    /// async fn hook(delivery: hooksig::axum::VerifiedOnce<Json<serde_json::Value>>) -> Result<(), hooksig::Error> {
-    ///     let (Json(event), _proof, claim) = delivery.into_parts();
-    ///     drop(event); // ... process it ...
-    ///     if let Some(claim) = claim {
-    ///         claim.complete().await?;
-    ///     }
-    ///     Ok(())
-    /// }
-    /// # #[derive(Clone)] struct S(hooksig::Verifier, hooksig::replay::ReplayProtection);
-    /// # impl axum::extract::FromRef<S> for hooksig::Verifier { fn from_ref(s: &S) -> Self { s.0.clone() } }
-    /// # impl axum::extract::FromRef<S> for hooksig::replay::ReplayProtection { fn from_ref(s: &S) -> Self { s.1.clone() } }
-    /// # let _ = axum::routing::post::<_, _, S>(hook);
-    /// ```
-    pub fn into_parts(self) -> (T, crate::verify::Verified, Option<Claim>) {
-        (self.value, self.proof, self.pass.into_claim())
-    }
-}
-
-impl<T> std::ops::Deref for VerifiedOnce<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
-impl<T> std::ops::DerefMut for VerifiedOnce<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.value
-    }
-}
-
 impl<S, T> FromRequest<S> for VerifiedOnce<T>
 where
     S: Send + Sync,
@@ -440,7 +313,7 @@ where
         // answered without parsing; if `T` refuses the body, the pass is dropped and
         // its claim released.
         let value = T::from_request(req, state).await.map_err(VerifiedRejection::Inner)?;
-        Ok(VerifiedOnce { value, proof, pass })
+        Ok(VerifiedOnce::new(value, proof, pass))
     }
 }
 

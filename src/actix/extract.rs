@@ -10,7 +10,8 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::error::{Error, Refusal};
 use crate::pipeline::Chunks;
-use crate::replay::{Claim, Pass, ReplayProtection, ReplayState, ReplayStoreError};
+use crate::pipeline::VerifiedOnce;
+use crate::replay::{Pass, ReplayProtection, ReplayState};
 use crate::verify::Verifier;
 
 /// Extracts `T` from a body whose signature has been verified, or refuses the
@@ -204,8 +205,9 @@ async fn collect(
     Ok(chunks)
 }
 
-/// [`Verified<T>`] that also processes each delivery once: the extractor for a
-/// handler that must not run twice for one delivery, without the middleware.
+/// [`VerifiedOnce<T>`] with actix-web: [`Verified<T>`] that also processes each
+/// delivery once, for a handler that must not run twice for one delivery, without
+/// the middleware.
 ///
 /// It verifies like [`Verified<T>`] (the [`Verifier`] from `app_data`), claims the
 /// delivery with the [`ReplayProtection`] from `app_data` (a plain value or
@@ -269,120 +271,6 @@ async fn collect(
 /// # })?;
 /// # Ok::<(), hooksig::Error>(())
 /// ```
-#[derive(Debug)]
-#[must_use = "complete the delivery once it is processed; dropped, it is released"]
-pub struct VerifiedOnce<T> {
-    inner: T,
-    verified: crate::verify::Verified,
-    pass: Pass,
-}
-
-impl<T> VerifiedOnce<T> {
-    /// Records the delivery as processed: later copies are answered 200
-    /// `duplicate delivery` without running the handler. Call it after processing,
-    /// right before answering 2xx.
-    ///
-    /// A no-op when no claim is held: behind a middleware that runs the protocol
-    /// (it completes on the 2xx response), when the store was down and the fail mode
-    /// is open, or after a first `complete`. A store error is returned (it converts
-    /// into [`Error::ReplayStoreUnavailable`]); the claim then lapses with its lease.
-    ///
-    /// ```
-    /// use actix_web::{HttpResponse, web};
-    /// async fn hook(mut body: hooksig::actix::VerifiedOnce<web::Bytes>) -> Result<HttpResponse, hooksig::Error> {
-    ///     println!("processing {} bytes", body.len());
-    ///     body.complete().await?;
-    ///     Ok(HttpResponse::NoContent().finish())
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub async fn complete(&mut self) -> Result<(), ReplayStoreError> {
-        self.pass.complete().await
-    }
-
-    /// Gives the claim back now, so that the sender's retry is processed (dropping
-    /// the extractor does the same, in the background).
-    ///
-    /// ```
-    /// use actix_web::{HttpResponse, web};
-    /// async fn hook(mut body: hooksig::actix::VerifiedOnce<web::Bytes>) -> HttpResponse {
-    ///     if body.is_empty() {
-    ///         let _ = body.release().await;
-    ///         return HttpResponse::ServiceUnavailable().finish(); // the sender retries
-    ///     }
-    ///     match body.complete().await {
-    ///         Ok(()) => HttpResponse::Ok().finish(),
-    ///         Err(_) => HttpResponse::ServiceUnavailable().finish(),
-    ///     }
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub async fn release(&mut self) -> Result<(), ReplayStoreError> {
-        self.pass.release().await
-    }
-
-    /// Which case the handler runs in: [`ReplayState::First`] (a claim is held, here
-    /// or by the middleware) or [`ReplayState::Unguarded`].
-    ///
-    /// ```
-    /// use actix_web::web;
-    /// use hooksig::{actix::VerifiedOnce, replay::ReplayState};
-    /// async fn hook(body: VerifiedOnce<web::Bytes>) -> &'static str {
-    ///     if body.state() == ReplayState::Unguarded { "maybe a duplicate" } else { "first" }
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub fn state(&self) -> ReplayState {
-        self.pass.state()
-    }
-
-    /// What was verified: scheme, matched key, timestamp, delivery id.
-    ///
-    /// ```
-    /// use actix_web::web;
-    /// async fn hook(body: hooksig::actix::VerifiedOnce<web::Bytes>) -> String {
-    ///     format!("key {}", body.verified().key_index())
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub fn verified(&self) -> &crate::verify::Verified {
-        &self.verified
-    }
-
-    /// The extracted value, the proof and the claim (if this extractor holds one), to
-    /// move them apart; complete the claim after processing.
-    ///
-    /// ```
-    /// use actix_web::web;
-    /// async fn hook(body: hooksig::actix::VerifiedOnce<String>) -> Result<String, hooksig::Error> {
-    ///     let (text, _verified, claim) = body.into_parts();
-    ///     // ... process `text` ...
-    ///     if let Some(claim) = claim {
-    ///         claim.complete().await?;
-    ///     }
-    ///     Ok(text)
-    /// }
-    /// # let _ = web::post().to(hook);
-    /// ```
-    pub fn into_parts(self) -> (T, crate::verify::Verified, Option<Claim>) {
-        (self.inner, self.verified, self.pass.into_claim())
-    }
-}
-
-impl<T> Deref for VerifiedOnce<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T> DerefMut for VerifiedOnce<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
 impl<T> FromRequest for VerifiedOnce<T>
 where
     T: FromRequest + 'static,
@@ -417,7 +305,7 @@ where
             // answered without parsing; if `T` refuses the body, the pass is dropped
             // and its claim released.
             let inner = T::from_request(&req, &mut payload).await.map_err(Into::into)?;
-            Ok(VerifiedOnce { inner, verified, pass })
+            Ok(VerifiedOnce::new(inner, verified, pass))
         })
     }
 }

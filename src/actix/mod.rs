@@ -107,7 +107,8 @@ use crate::pipeline::{Chunks, default_response};
 mod extract;
 mod middleware;
 
-pub use extract::{Verified, VerifiedOnce};
+pub use crate::pipeline::VerifiedOnce;
+pub use extract::Verified;
 pub use middleware::{VerifySignature, VerifySignatureMiddleware};
 
 /// Reads actix-web's header map in place: no copy into an `http` 1 map, no

@@ -51,7 +51,11 @@
 //! ```
 
 mod chunks;
+#[cfg(any(feature = "axum", feature = "actix"))]
+mod once;
 mod receiver;
 
 pub use chunks::Chunks;
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub use once::VerifiedOnce;
 pub use receiver::{Delivery, Intake, Proceeding, Received, Receiver, RejectFn, default_response};

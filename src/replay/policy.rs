@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +21,8 @@ pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(72 * 3600);
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The default `Retry-After` of a 409 (in progress) or 503 (store unavailable): 30 s.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// The length of a key's `:msg:<64 hex>` tail (the longest kind but custom ids).
+const MSG_KEY_LEN: usize = 69;
 /// The longest idempotency key used as is; longer ones are hashed.
 const MAX_BODY_KEY: usize = 200;
 
@@ -315,8 +316,9 @@ impl ReplayPolicy {
         let scheme = verified.scheme();
         let window_ttl = self.window(verified).map(|w| w.saturating_add(self.margin));
         let long_ttl = self.retry_window.max(window_ttl.unwrap_or_default());
-        let mut key =
-            String::with_capacity(self.prefix.len().saturating_add(scheme.name().len()).saturating_add(70));
+        let mut key = String::with_capacity(
+            self.prefix.len().saturating_add(scheme.name().len()).saturating_add(MSG_KEY_LEN),
+        );
         key.push_str(&self.prefix);
         key.push_str(scheme.name());
         if let Some(id) = verified.id().filter(|_| verified.id_covered()) {
@@ -380,10 +382,13 @@ impl ReplayPolicy {
     }
 }
 
+/// Lower-case hex, two digits a byte (no formatting machinery: keys are built per
+/// delivery).
 fn push_hex(out: &mut String, bytes: &[u8]) {
     for byte in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{byte:02x}");
+        for nibble in [byte >> 4, byte & 0x0f] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
     }
 }
 /// A replay key: the store's key, how long it is remembered as done, and how long a

@@ -722,10 +722,7 @@ async fn a_full_memory_guard_keeps_its_claims_and_answers_503() {
     let sender = Sender::new();
     let first = r#"{"capacity":1}"#;
     let other = r#"{"capacity":2}"#;
-    let held = tokio::spawn({
-        let addr = addr;
-        async move { Sender::new().send(addr, first).await }
-    });
+    let held = tokio::spawn(async move { Sender::new().send(addr, first).await });
     timeout(STEP, app.holding.notified()).await.expect("the first delivery is being processed");
     assert_eq!(sender.send(addr, first).await, Outcome::InProgress, "the claim in progress is kept");
     assert_eq!(sender.send(addr, other).await, Outcome::Unavailable, "refused, not evicting a claim");
