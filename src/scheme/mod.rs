@@ -606,7 +606,7 @@ impl Scheme {
 
     /// Every preset that takes HMAC secrets, in a fixed order (the same with every
     /// feature set, so that code looping over it with a secret keeps working when
-    /// `ed25519` is enabled; [`Scheme::discord`], Ed25519 only, is in
+    /// `ed25519` is enabled; `Scheme::discord`, Ed25519 only, is in
     /// `Scheme::ed25519_presets`).
     ///
     /// ```

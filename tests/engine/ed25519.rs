@@ -329,7 +329,7 @@ fn discord_round_trips_with_a_generated_key_pair() {
 fn no_key_material_is_ever_formatted() {
     let pair = KeyPair::generate(&Scheme::standard_webhooks()).unwrap();
     let seed_b64 = pair.signing_key().trim_start_matches("whsk_").to_owned();
-    let (seed, _, ..) = RFC8032[0];
+    let (seed, ..) = RFC8032[0];
     let builder = Signer::builder(Scheme::standard_webhooks())
         .labeled_signing_key("k", pair.signing_key())
         .signing_key(whsk(seed));
