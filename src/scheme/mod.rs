@@ -525,9 +525,11 @@ impl Scheme {
     ///
     /// ```
     /// use hooksig::{Algorithm, Scheme};
-    /// let versions: Vec<_> = Scheme::standard_webhooks().versions().collect();
+    /// let scheme = Scheme::standard_webhooks();
+    /// let versions: Vec<_> = scheme.versions().collect();
     /// assert_eq!(versions, [("v1", Algorithm::HmacSha256), ("v1a", Algorithm::Ed25519)]);
-    /// assert_eq!(Scheme::slack().versions().collect::<Vec<_>>(), [("", Algorithm::HmacSha256)]);
+    /// let slack = Scheme::slack();
+    /// assert_eq!(slack.versions().collect::<Vec<_>>(), [("", Algorithm::HmacSha256)]);
     /// ```
     pub fn versions(&self) -> impl Iterator<Item = (&str, Algorithm)> + '_ {
         self.inner.versions.iter().map(|(v, a)| (v.as_ref(), *a))
