@@ -12,6 +12,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -27,6 +28,49 @@ use http_body_util::{BodyExt, Full, Limited};
 use tower::{Layer, Service, ServiceExt};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Measures a run: wall time, or with `HOOKSIG_BENCH_CLOCK=thread` the CPU time of
+/// this thread (every setup runs its requests on the calling thread), which leaves
+/// out the time other processes had the core: for a shared, loaded machine.
+pub struct Stopwatch(Start);
+
+enum Start {
+    Wall(Instant),
+    Thread(Duration),
+}
+
+fn thread_clock() -> bool {
+    static THREAD: OnceLock<bool> = OnceLock::new();
+    *THREAD.get_or_init(|| std::env::var("HOOKSIG_BENCH_CLOCK").is_ok_and(|v| v == "thread"))
+}
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Stopwatch {
+    /// Starts measuring.
+    pub fn start() -> Stopwatch {
+        Stopwatch(if thread_clock() { Start::Thread(thread_cpu_time()) } else { Start::Wall(Instant::now()) })
+    }
+
+    /// The time since [`Stopwatch::start`].
+    pub fn elapsed(&self) -> Duration {
+        match self.0 {
+            Start::Wall(start) => start.elapsed(),
+            Start::Thread(start) => thread_cpu_time().saturating_sub(start),
+        }
+    }
+
+    /// Which clock: `wall` or `thread CPU`.
+    pub fn clock() -> &'static str {
+        if thread_clock() { "thread CPU" } else { "wall" }
+    }
+}
 
 /// The frame size of bodies larger than one frame, as hyper hands them on.
 pub const FRAME: usize = 64 * 1024;
@@ -185,7 +229,7 @@ fn axum_app(router: Router, inputs: &Inputs) -> Box<dyn FnMut(u64) -> Duration> 
     Box::new(move |n| {
         let requests: Vec<_> = (0..n).map(|_| request()).collect();
         runtime.block_on(async {
-            let start = Instant::now();
+            let start = Stopwatch::start();
             for req in requests {
                 let res = router.clone().oneshot(req).await.expect("infallible");
                 assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -264,7 +308,7 @@ where
             })
             .collect();
         system.block_on(async {
-            let start = Instant::now();
+            let start = Stopwatch::start();
             for req in requests {
                 let res = test::call_service(&service, req).await;
                 assert_eq!(res.status().as_u16(), 204);

@@ -106,6 +106,9 @@ mod verify;
 
 pub mod pipeline;
 
+#[cfg(feature = "diagnosis")]
+pub mod diagnosis;
+
 #[cfg(feature = "actix")]
 pub mod actix;
 #[cfg(feature = "axum")]

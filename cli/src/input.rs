@@ -54,11 +54,6 @@ impl Secret {
         let ws = |b: &&u8| b.is_ascii_whitespace();
         self.value.first().as_ref().is_some_and(ws) || self.value.last().as_ref().is_some_and(ws)
     }
-
-    /// The secret without leading and trailing ASCII whitespace.
-    pub fn trimmed(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(self.value.trim_ascii().to_vec())
-    }
 }
 
 enum Source {
@@ -91,6 +86,11 @@ pub fn system_time(secs: u64) -> Result<SystemTime, Failure> {
     UNIX_EPOCH.checked_add(Duration::from_secs(secs)).ok_or_else(|| {
         Failure::usage(format!("{secs} unix seconds is beyond what this system's clock can represent"))
     })
+}
+
+/// Reads every secret, in command-line order.
+pub fn secrets(args: &SecretArgs, matches: SubMatches<'_>) -> Result<Vec<Secret>, Failure> {
+    keys(args, None, matches)
 }
 
 /// The Ed25519 options of a subcommand, of one kind.

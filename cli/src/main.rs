@@ -1,12 +1,13 @@
 //! `hooksig`: sign test deliveries, explain rejected ones, send them to a receiver
-//! over http or https, and list the schemes the hooksig library knows.
+//! over http or https, probe a receiver for the classic verification flaws, and list
+//! the schemes the hooksig library knows.
 //!
 //! The binary of the `hooksig-cli` package: `cargo install --path cli` from a checkout,
 //! `cargo run -p hooksig-cli -- ARGS` to try it.
 //!
-//! Exit codes: 0 success; 1 verification failed (`verify`) or the receiver did not
-//! answer 2xx (`send`); 2 usage errors (bad flags, unreadable secret or body, a
-//! secret the scheme cannot read).
+//! Exit codes: 0 success; 1 verification failed (`verify`), the receiver did not
+//! answer 2xx (`send`) or a check failed (`probe`); 2 usage errors (bad flags,
+//! unreadable secret or body, a secret the scheme cannot read).
 
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -18,6 +19,8 @@
 
 mod input;
 mod keygen;
+mod listen;
+mod probe;
 mod schemes;
 mod send;
 mod sign;
@@ -52,12 +55,14 @@ Examples:
   hooksig verify --scheme github --secret-env HOOK_SECRET -H 'X-Hub-Signature-256: sha256=…' --file payload.json
   hooksig send http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET --data '{}' --repeat 3
   hooksig send https://localhost:8443/hook --cacert dev-cert.pem --scheme github --secret-env HOOK_SECRET --data '{}'
+  hooksig probe http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET
   hooksig keygen --scheme standard-webhooks > keys.txt
   hooksig sign --scheme standard-webhooks --signing-key-file whsk.txt --data '{}'
   hooksig verify --scheme discord --public-key-env DISCORD_PUBLIC_KEY -H @headers.txt --file body.json
   hooksig schemes
 
-Exit codes: 0 success, 1 verification failed or receiver answered non-2xx, 2 usage error.";
+Exit codes: 0 success, 1 verification failed, receiver answered non-2xx or a probe check failed,
+2 usage error.";
 
 /// Sign and verify webhook signatures (HMAC-SHA256 and Ed25519) from the command line.
 #[derive(Parser)]
@@ -76,11 +81,20 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Sign a body and POST it to a receiver over http or https, printing the answer.
     Send(send::SendArgs),
+    /// Test a receiver for the classic verification flaws: send it correctly and
+    /// deliberately incorrectly signed deliveries (missing, empty, truncated, malformed
+    /// signatures, a changed body, another secret, stale timestamps, a 30 MiB body, …)
+    /// and report each check as pass, fail, info or skip.
+    #[command(after_help = probe::AFTER_HELP)]
+    Probe(probe::ProbeArgs),
     /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
     Schemes,
     /// Print a fresh key: an Ed25519 signing key and its public key, or with
     /// --symmetric an HMAC secret, in the scheme's format.
     Keygen(keygen::KeygenArgs),
+    /// Receive deliveries on a local port: verify each, explain rejections, forward
+    /// to your app, keep them, and show them on a live page (/_hooksig/).
+    Listen(listen::ListenArgs),
 }
 
 /// The preset, shared by `sign`, `verify` and `send`.
@@ -207,8 +221,10 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(&args, sub),
         Command::Verify(args) => verify::run(&args, sub),
         Command::Send(args) => send::run(&args, sub),
+        Command::Probe(args) => probe::run(&args, sub),
         Command::Schemes => schemes::run(),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Listen(args) => listen::run(&args, sub),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,8 +10,8 @@ use http::{HeaderValue, Uri, header::CONTENT_TYPE};
 
 use crate::input;
 use crate::sign::{SIGNING_KEYS, content_type, sign_delivery};
-use crate::tls::{self, Trust};
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SigningKeyArgs, SubMatches, warn};
+use crate::tls;
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SigningKeyArgs, SubMatches};
 
 /// The most bytes of a response body read and printed.
 const MAX_RESPONSE: u64 = 10 * 1024 * 1024;
@@ -69,28 +69,7 @@ pub struct SendArgs {
 
 pub fn run(args: &SendArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let uri: Uri = args.url.parse().map_err(|e| Failure::usage(format!("bad URL `{}`: {e}", args.url)))?;
-    let host = uri.host().unwrap_or("the server");
-    let tls = match uri.scheme_str() {
-        Some("http") => {
-            if !args.cacert.is_empty() {
-                warn("--cacert only applies to https:// URLs; ignored");
-            }
-            if args.insecure {
-                warn("--insecure only applies to https:// URLs; ignored");
-            }
-            None
-        }
-        Some("https") => {
-            let trust = if args.insecure { Trust::Insecure } else { Trust::Roots(&args.cacert) };
-            Some(tls::config(&trust, host)?)
-        }
-        _ => {
-            return Err(Failure::usage(format!(
-                "bad URL `{}`: expected http://host[:port]/path or https://host[:port]/path",
-                args.url
-            )));
-        }
-    };
+    let tls = tls::for_uri(&uri, &args.url, &args.cacert, args.insecure)?;
     let extra = input::extra_headers(&args.headers)?;
     let scheme = &args.scheme.scheme;
     let secrets = input::keys(&args.secrets, Some((&args.signing_keys).into()), matches)?;

@@ -18,6 +18,35 @@ pub enum Trust<'a> {
     Insecure,
 }
 
+/// The TLS configuration for a URL: `None` for http:// (warning that --cacert and
+/// --insecure do not apply), the configuration for https://, a usage error otherwise.
+pub fn for_uri(
+    uri: &http::Uri,
+    url: &str,
+    cacert: &[PathBuf],
+    insecure: bool,
+) -> Result<Option<TlsConfig>, Failure> {
+    let host = uri.host().unwrap_or("the server");
+    match uri.scheme_str() {
+        Some("http") => {
+            if !cacert.is_empty() {
+                warn("--cacert only applies to https:// URLs; ignored");
+            }
+            if insecure {
+                warn("--insecure only applies to https:// URLs; ignored");
+            }
+            Ok(None)
+        }
+        Some("https") => {
+            let trust = if insecure { Trust::Insecure } else { Trust::Roots(cacert) };
+            Ok(Some(config(&trust, host)?))
+        }
+        _ => Err(Failure::usage(format!(
+            "bad URL `{url}`: expected http://host[:port]/path or https://host[:port]/path"
+        ))),
+    }
+}
+
 /// The TLS configuration for an https delivery to `host`, warning on stderr when
 /// verification is off or when the platform has no roots.
 pub fn config(trust: &Trust<'_>, host: &str) -> Result<TlsConfig, Failure> {

@@ -14,7 +14,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::basic_auth::BasicAuth;
 use crate::error::Refusal;
 use crate::pipeline::{Delivery, Receiver};
-use crate::replay::ReplayProtection;
+use crate::replay::{Pass, ReplayProtection};
 use crate::verify::Verifier;
 
 /// Verifies webhook deliveries before the wrapped `App`, `scope` or `resource` sees
@@ -262,9 +262,13 @@ impl fmt::Debug for VerifySignature {
     }
 }
 
-/// Admits the request and moves its payload into the pipeline: the delivery for the
-/// handler, or the refusal. A basic-only receiver does not read the body.
-async fn receive(receiver: &Receiver, req: &mut ServiceRequest) -> Result<Delivery, Refusal> {
+/// Admits the request and moves its payload into the pipeline; the delivery's bytes
+/// go back into the request as its payload. Returns the proof and the replay pass,
+/// or the refusal. A basic-only receiver does not read the body.
+async fn receive(
+    receiver: &Receiver,
+    req: &mut ServiceRequest,
+) -> Result<(Option<crate::Verified>, Option<Pass>), Refusal> {
     let mut intake = receiver.admit(req.method().as_str(), req.headers())?;
     let reads_body = receiver.verifier().is_some();
     if reads_body {
@@ -274,11 +278,11 @@ async fn receive(receiver: &Receiver, req: &mut ServiceRequest) -> Result<Delive
             intake.push(chunk)?;
         }
     }
-    let delivery = receiver.proceed(intake.finish()?).await?;
+    let Delivery { proof, body, pass } = receiver.proceed(intake.finish()?).await?;
     if reads_body {
-        req.set_payload(super::payload(delivery.body.clone()));
+        req.set_payload(super::payload(body));
     }
-    Ok(delivery)
+    Ok((proof, pass))
 }
 
 impl<S, B> Transform<S, ServiceRequest> for VerifySignature
@@ -326,7 +330,7 @@ where
         let service = Rc::clone(&self.service);
         let receiver = self.receiver.clone();
         Box::pin(async move {
-            let Delivery { proof, pass, .. } = match receive(&receiver, &mut req).await {
+            let (proof, pass) = match receive(&receiver, &mut req).await {
                 Ok(delivery) => delivery,
                 Err(refusal) => {
                     let response = super::response(receiver.respond(&refusal));

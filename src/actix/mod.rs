@@ -127,11 +127,38 @@ pub use middleware::{VerifySignature, VerifySignatureMiddleware};
 /// ```
 impl HeaderSource for HeaderMap {
     fn header_values<'a>(&'a self, name: &'a http::HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a {
-        // `HeaderMap::get_all(&str)` would build (and for custom names allocate) an
-        // http 0.2 name; scanning the map is allocation-free and headers are few.
-        self.iter()
-            .filter(move |(key, _)| key.as_str().eq_ignore_ascii_case(name.as_str()))
-            .map(|(_, value)| value.as_bytes())
+        // The standard names looked up on every request are looked up directly.
+        // For any other, `HeaderMap::get_all(&str)` would build (and for a custom name
+        // allocate) an http 0.2 name; scanning the map is allocation-free and headers
+        // are few.
+        let direct = standard_name(name);
+        let scan = match direct {
+            Some(_) => None,
+            None => Some(
+                self.iter()
+                    .filter(move |(key, _)| key.as_str().eq_ignore_ascii_case(name.as_str()))
+                    .map(|(_, value)| value),
+            ),
+        };
+        direct
+            .into_iter()
+            .flat_map(|name| self.get_all(name))
+            .chain(scan.into_iter().flatten())
+            .map(HeaderValue::as_bytes)
+    }
+}
+
+/// actix-web's (http 0.2) name for the standard headers hooksig reads on every
+/// request (`Content-Length`, and `Authorization` with HTTP Basic), without
+/// allocating.
+fn standard_name(name: &http::HeaderName) -> Option<HeaderName> {
+    use actix_web::http::header;
+    if *name == http::header::CONTENT_LENGTH {
+        Some(header::CONTENT_LENGTH)
+    } else if *name == http::header::AUTHORIZATION {
+        Some(header::AUTHORIZATION)
+    } else {
+        None
     }
 }
 
@@ -192,13 +219,38 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse<BoxBody>
     builder.body(body)
 }
 
-/// A payload that yields the received chunks again, in order.
+/// A payload that yields the received chunks again, in order: one allocation (the
+/// boxed stream), whatever the number of chunks.
 pub(crate) fn payload(chunks: Chunks) -> Payload {
-    if chunks.chunk_count() <= 1 {
-        return Payload::from(chunks.to_bytes());
-    }
-    let stream = futures_util::stream::iter(chunks.into_iter().map(Ok));
+    let stream = if chunks.chunk_count() <= 1 {
+        Replay { first: Some(chunks.to_bytes()).filter(|one| !one.is_empty()), rest: Vec::new().into_iter() }
+    } else {
+        Replay { first: None, rest: chunks.into_iter() }
+    };
     Payload::Stream { payload: Box::pin(stream) }
+}
+
+/// The stream behind [`payload`]: the first chunk, then the rest.
+struct Replay {
+    first: Option<Bytes>,
+    rest: std::vec::IntoIter<Bytes>,
+}
+
+impl futures_util::Stream for Replay {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        std::task::Poll::Ready(this.first.take().or_else(|| this.rest.next()).map(Ok))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let chunks = usize::from(self.first.is_some()).saturating_add(self.rest.len());
+        (chunks, Some(chunks))
+    }
 }
 
 #[cfg(test)]
@@ -213,5 +265,23 @@ mod tests {
         let name = http::HeaderName::from_static("x-vocalis-signature");
         assert_eq!(map.header_values(&name).collect::<Vec<_>>(), [b"v".as_slice()]);
         assert_eq!(map.header_values(&http::header::CONTENT_LENGTH).count(), 0);
+    }
+
+    #[test]
+    fn standard_names_give_every_value_in_order() {
+        use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH};
+        let mut map = HeaderMap::new();
+        map.append(CONTENT_LENGTH, HeaderValue::from_static("2"));
+        map.append(HeaderName::from_static("x-a"), HeaderValue::from_static("v"));
+        map.append(CONTENT_LENGTH, HeaderValue::from_static("3"));
+        map.append(AUTHORIZATION, HeaderValue::from_static("Basic dTpw"));
+        let values = map.header_values(&http::header::CONTENT_LENGTH).collect::<Vec<_>>();
+        assert_eq!(values, [b"2".as_slice(), b"3".as_slice()]);
+        let values = map.header_values(&http::header::AUTHORIZATION).collect::<Vec<_>>();
+        assert_eq!(values, [b"Basic dTpw".as_slice()]);
+        assert_eq!(
+            crate::headers::content_length(&map),
+            Err(Error::MalformedHeader { name: http::header::CONTENT_LENGTH, reason: "header repeated" })
+        );
     }
 }

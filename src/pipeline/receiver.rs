@@ -450,11 +450,12 @@ impl Intake {
     }
 
     /// The body ended: checks the signature (when the receiver has a verifier).
-    pub fn finish(self) -> Result<Received, Refusal> {
+    pub fn finish(mut self) -> Result<Received, Refusal> {
         let proof = match self.verification {
             Some(verification) => Some(verification.finish()?),
             None => None,
         };
+        self.body.settle();
         Ok(Received { proof, body: self.body })
     }
 }

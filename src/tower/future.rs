@@ -13,7 +13,8 @@ use tower_service::Service;
 
 use super::body::{BoxError, is_length_limit};
 use super::{ResponseBody, VerifiedBody};
-use crate::pipeline::{Intake, Proceeding, Receiver};
+use crate::error::Refusal;
+use crate::pipeline::{Delivery, Intake, Proceeding, Receiver};
 use crate::replay::Pass;
 
 /// Completes or releases a claim once the inner service answered.
@@ -65,7 +66,9 @@ pin_project_lite::pin_project! {
             inner: S,
         },
         Proceeding {
-            proceeding: Proceeding,
+            // Boxed: only a pending claim is stored, and inline it would be the largest
+            // state, copied whenever the future changes state.
+            proceeding: Box<Proceeding>,
             parts: Parts,
             inner: S,
         },
@@ -106,6 +109,40 @@ where
     }
 }
 
+/// A state of [`ResponseFuture`] for the inner service `S` and request body `B`.
+type Next<S, B> = State<
+    S,
+    B,
+    <S as Service<Request<VerifiedBody>>>::Future,
+    Result<<S as Service<Request<VerifiedBody>>>::Response, <S as Service<Request<VerifiedBody>>>::Error>,
+>;
+
+/// The next state once the pipeline is through: the inner service called with the
+/// delivery (its proof and replay state in the extensions), or the refusal's answer.
+fn call<S, B>(
+    result: Result<Delivery, Refusal>,
+    mut parts: Parts,
+    mut inner: S,
+    receiver: &Receiver,
+) -> Next<S, B>
+where
+    S: Service<Request<VerifiedBody>>,
+{
+    match result {
+        Ok(delivery) => {
+            if let Some(proof) = delivery.proof {
+                parts.extensions.insert(proof);
+            }
+            if let Some(pass) = &delivery.pass {
+                parts.extensions.insert(pass.state());
+            }
+            let request = Request::from_parts(parts, VerifiedBody::new(delivery.body));
+            State::Calling { future: inner.call(request), pass: delivery.pass }
+        }
+        Err(refusal) => State::Answer { response: Some(receiver.respond(&refusal)) },
+    }
+}
+
 impl<S, B, ResBody> Future for ResponseFuture<S, B>
 where
     S: Service<Request<VerifiedBody>, Response = Response<ResBody>>,
@@ -142,32 +179,28 @@ where
                     };
                     let next = match read.and_then(|()| intake.finish()) {
                         Ok(received) => {
-                            State::Proceeding { proceeding: this.receiver.proceed(received), parts, inner }
+                            let mut proceeding = this.receiver.proceed(received);
+                            // Without a replay guard it is ready at once: straight on to
+                            // the inner service, without storing it (it is large).
+                            match Pin::new(&mut proceeding).poll(cx) {
+                                Poll::Ready(result) => call(result, parts, inner, this.receiver),
+                                Poll::Pending => {
+                                    State::Proceeding { proceeding: Box::new(proceeding), parts, inner }
+                                }
+                            }
                         }
                         Err(refusal) => State::Answer { response: Some(this.receiver.respond(&refusal)) },
                     };
                     this.state.set(next);
                 }
                 StateProj::Proceeding { proceeding, .. } => {
-                    let result = ready!(Pin::new(proceeding).poll(cx));
-                    let StateOwned::Proceeding { mut parts, mut inner, .. } =
+                    let result = ready!(Pin::new(&mut **proceeding).poll(cx));
+                    let StateOwned::Proceeding { parts, inner, .. } =
                         this.state.as_mut().project_replace(State::Done)
                     else {
                         return Poll::Pending; // not reachable: we are in `Proceeding`
                     };
-                    let next = match result {
-                        Ok(delivery) => {
-                            if let Some(proof) = delivery.proof {
-                                parts.extensions.insert(proof);
-                            }
-                            if let Some(pass) = &delivery.pass {
-                                parts.extensions.insert(pass.state());
-                            }
-                            let request = Request::from_parts(parts, VerifiedBody::new(delivery.body));
-                            State::Calling { future: inner.call(request), pass: delivery.pass }
-                        }
-                        Err(refusal) => State::Answer { response: Some(this.receiver.respond(&refusal)) },
-                    };
+                    let next = call(result, parts, inner, this.receiver);
                     this.state.set(next);
                 }
                 StateProj::Calling { future, pass } => {
