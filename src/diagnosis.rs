@@ -52,11 +52,17 @@ pub struct Diagnosis {
     keys: Vec<Key>,
 }
 
-/// A secret and its label (where it came from; never the value).
+/// A secret (or, with the `ed25519` feature, a public key) and its label (where it
+/// came from; never the value).
 struct Key {
     label: String,
     secret: Zeroizing<Vec<u8>>,
+    /// An Ed25519 public key: tried as one, never rewritten by the secret hints.
+    public: bool,
 }
+
+/// A key as the re-verifications use it: whether it is a public key, and its bytes.
+type Material = (bool, Zeroizing<Vec<u8>>);
 
 impl Key {
     fn has_outer_whitespace(&self) -> bool {
@@ -300,7 +306,32 @@ impl Diagnosis {
     /// assert_eq!(format!("{diagnosis:?}"), r#"Diagnosis { scheme: "github", keys: ["$OLD", "$NEW"] }"#);
     /// ```
     pub fn secret(mut self, label: impl Into<String>, secret: impl AsRef<[u8]>) -> Self {
-        self.keys.push(Key { label: label.into(), secret: Zeroizing::new(secret.as_ref().to_vec()) });
+        self.keys.push(Key {
+            label: label.into(),
+            secret: Zeroizing::new(secret.as_ref().to_vec()),
+            public: false,
+        });
+        self
+    }
+
+    /// Adds an Ed25519 public key (feature `ed25519`), as the receiver was given it: the
+    /// re-verifications try it as a public key, beside the secrets, in the order added;
+    /// the secret hints leave it alone.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, diagnosis::Diagnosis};
+    /// let diagnosis = Diagnosis::new(Scheme::discord())
+    ///     .public_key("$DISCORD_PUBLIC_KEY", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+    /// assert_eq!(format!("{diagnosis:?}"), r#"Diagnosis { scheme: "discord", keys: ["$DISCORD_PUBLIC_KEY"] }"#);
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn public_key(mut self, label: impl Into<String>, key: impl AsRef<[u8]>) -> Self {
+        self.keys.push(Key {
+            label: label.into(),
+            secret: Zeroizing::new(key.as_ref().to_vec()),
+            public: true,
+        });
         self
     }
 
@@ -382,16 +413,25 @@ impl Diagnosis {
         hints
     }
 
-    fn keys(&self) -> Vec<Zeroizing<Vec<u8>>> {
-        self.keys.iter().map(|k| k.secret.clone()).collect()
+    fn keys(&self) -> Vec<Material> {
+        self.keys.iter().map(|k| (k.public, k.secret.clone())).collect()
+    }
+
+    /// The secrets (not the public keys).
+    fn secrets(&self) -> impl Iterator<Item = &Key> {
+        self.keys.iter().filter(|k| !k.public)
     }
 
     /// Whether the signature is valid (the timestamp's age aside) for this scheme,
     /// these keys and this body.
-    fn passes(&self, case: &Case<'_>, scheme: &Scheme, keys: &[Zeroizing<Vec<u8>>], body: &[u8]) -> bool {
+    fn passes(&self, case: &Case<'_>, scheme: &Scheme, keys: &[Material], body: &[u8]) -> bool {
         let mut builder = Verifier::builder(scheme.clone()).tolerance(Duration::MAX);
-        for key in keys {
-            builder = builder.secret(&**key);
+        for (public, key) in keys {
+            builder = match public {
+                #[cfg(feature = "ed25519")]
+                true => builder.public_key(&**key),
+                _ => builder.secret(&**key),
+            };
         }
         builder.build().is_ok_and(|v| v.verify_at(case.headers, body, case.now).is_ok())
     }
@@ -399,29 +439,35 @@ impl Diagnosis {
     fn secret_hints(&self, case: &Case<'_>) -> Vec<Hint> {
         let mut hints = Vec::new();
         let scheme = &self.scheme;
-        if self.keys.iter().any(Key::has_outer_whitespace) {
-            let trimmed: Vec<_> =
-                self.keys.iter().map(|k| Zeroizing::new(k.secret.trim_ascii().to_vec())).collect();
+        if self.secrets().any(Key::has_outer_whitespace) {
+            let trimmed: Vec<Material> = self
+                .keys
+                .iter()
+                .map(|k| match k.public {
+                    true => (true, k.secret.clone()),
+                    false => (false, Zeroizing::new(k.secret.trim_ascii().to_vec())),
+                })
+                .collect();
             let verifies_trimmed =
-                trimmed.iter().all(|k| !k.is_empty()) && self.passes(case, scheme, &trimmed, case.body);
-            for k in self.keys.iter().filter(|k| k.has_outer_whitespace()) {
+                trimmed.iter().all(|(_, k)| !k.is_empty()) && self.passes(case, scheme, &trimmed, case.body);
+            for k in self.secrets().filter(|k| k.has_outer_whitespace()) {
                 hints.push(Hint::SecretWhitespace { label: k.label.clone(), verifies_trimmed });
             }
         }
         let whsec = |k: &&Key| k.secret.starts_with(b"whsec_");
         match scheme.secret_format() {
             SecretFormat::Raw if scheme.name() == "stripe" => {
-                for k in self.keys.iter().filter(|k| !whsec(k)) {
-                    let restored: Vec<_> = self
+                for k in self.secrets().filter(|k| !whsec(k)) {
+                    let restored: Vec<Material> = self
                         .keys
                         .iter()
                         .map(|key| {
-                            if whsec(&key) {
-                                key.secret.clone()
+                            if key.public || whsec(&key) {
+                                (key.public, key.secret.clone())
                             } else {
                                 let mut with = b"whsec_".to_vec();
                                 with.extend_from_slice(&key.secret);
-                                Zeroizing::new(with)
+                                (false, Zeroizing::new(with))
                             }
                         })
                         .collect();
@@ -430,7 +476,7 @@ impl Diagnosis {
                 }
             }
             SecretFormat::Raw => {
-                for k in self.keys.iter().filter(whsec) {
+                for k in self.secrets().filter(whsec) {
                     let decoded =
                         with_secret_format(scheme, SecretFormat::Base64 { prefix: "whsec_".into() });
                     let verifies_as_base64 =
@@ -445,7 +491,7 @@ impl Diagnosis {
             SecretFormat::Base64 { prefix } => {
                 let raw = with_secret_format(scheme, SecretFormat::Raw);
                 let verifies_raw = raw.is_some_and(|r| self.passes(case, &r, &self.keys(), case.body));
-                for k in self.keys.iter().filter(|k| !k.secret.starts_with(prefix.as_bytes())) {
+                for k in self.secrets().filter(|k| !k.secret.starts_with(prefix.as_bytes())) {
                     hints.push(Hint::SecretPrefixMissing {
                         label: k.label.clone(),
                         prefix: prefix.to_string(),
@@ -453,10 +499,11 @@ impl Diagnosis {
                         verifies_raw,
                     });
                 }
-                if verifies_raw && self.keys.iter().all(|k| k.secret.starts_with(prefix.as_bytes())) {
+                if verifies_raw && self.secrets().all(|k| k.secret.starts_with(prefix.as_bytes())) {
                     hints.push(Hint::SenderDoesNotDecode { prefix: prefix.to_string() });
                 }
             }
+            _ => {}
         }
         hints
     }
@@ -501,7 +548,11 @@ impl Diagnosis {
     /// Presets other than this scheme under which the delivery verifies.
     fn other_presets(&self, case: &Case<'_>) -> Vec<Hint> {
         let keys = self.keys();
-        Scheme::presets()
+        #[cfg_attr(not(feature = "ed25519"), allow(unused_mut))]
+        let mut presets = Scheme::presets();
+        #[cfg(feature = "ed25519")]
+        presets.push(Scheme::discord());
+        presets
             .into_iter()
             .filter(|p| p.name() != self.scheme.name() && self.passes(case, p, &keys, case.body))
             .map(|p| Hint::OtherPreset { preset: p.name().to_owned() })

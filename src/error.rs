@@ -79,6 +79,23 @@ pub enum Error {
         /// Why it was refused (never the secret itself).
         reason: &'static str,
     },
+    /// An Ed25519 public or signing key was refused at construction (feature
+    /// `ed25519`): it does not decode in the scheme's key format, has the wrong length,
+    /// is not a point of the curve or is of small order, is a signing key given as a
+    /// public key, or its two halves disagree.
+    ///
+    /// ```
+    /// # #[cfg(feature = "ed25519")] {
+    /// let err = hooksig::Verifier::builder(hooksig::Scheme::discord()).public_key("00").build().unwrap_err();
+    /// assert_eq!(err, hooksig::Error::InvalidKey { reason: "an Ed25519 public key is 32 bytes" });
+    /// assert_eq!(err.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// # }
+    /// ```
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// Why it was refused (never the key itself).
+        reason: &'static str,
+    },
     /// A custom scheme, or an argument given to a signer, is inconsistent.
     #[error("invalid configuration: {reason}")]
     InvalidConfig {
@@ -122,9 +139,10 @@ impl Error {
             Error::MalformedHeader { .. } | Error::BodyRead => StatusCode::BAD_REQUEST,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::InvalidSecret { .. } | Error::InvalidConfig { .. } | Error::Randomness => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::InvalidSecret { .. }
+            | Error::InvalidKey { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Randomness => StatusCode::INTERNAL_SERVER_ERROR,
             Error::ReplayStoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -147,9 +165,10 @@ impl Error {
             Error::BodyRead => "unreadable body",
             Error::MethodNotAllowed => "method not allowed",
             Error::Unauthorized => "unauthorized",
-            Error::InvalidSecret { .. } | Error::InvalidConfig { .. } | Error::Randomness => {
-                "server misconfigured"
-            }
+            Error::InvalidSecret { .. }
+            | Error::InvalidKey { .. }
+            | Error::InvalidConfig { .. }
+            | Error::Randomness => "server misconfigured",
             Error::ReplayStoreUnavailable { .. } => "temporarily unavailable",
         }
     }

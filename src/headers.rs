@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::HeaderName;
 
 use crate::error::Error;
-use crate::scheme::{MAX_ID_LEN, SchemeInner, SignatureFormat, Tolerance};
+use crate::scheme::{Algorithm, MAX_ID_LEN, SchemeInner, SignatureFormat, Tolerance};
 use crate::tag::Candidates;
 
 /// The longest signature header value accepted, in bytes (16 Stripe or Standard
@@ -183,10 +183,52 @@ impl DeliveryId {
     }
 }
 
+/// The candidate signatures of a delivery, per algorithm, and which algorithms are
+/// read: entries of an algorithm the verifier has no key for are skipped like entries
+/// of an unknown version.
+pub(crate) struct Tags {
+    pub(crate) candidates: Candidates,
+    /// The Ed25519 candidates (`v1a`, Discord's signature), when the verifier has
+    /// public keys; `None` otherwise, which also spares clearing their 256 bytes.
+    #[cfg(feature = "ed25519")]
+    pub(crate) signatures: Option<crate::ed25519::Signatures>,
+    /// Whether HMAC entries are read (the verifier has secrets).
+    pub(crate) want_hmac: bool,
+}
+
+impl Tags {
+    /// No candidate yet; HMAC entries read when `want_hmac`, Ed25519 ones when
+    /// `want_ed25519`.
+    #[inline]
+    pub(crate) fn new(want_hmac: bool, #[cfg(feature = "ed25519")] want_ed25519: bool) -> Tags {
+        Tags {
+            candidates: Candidates::new(),
+            #[cfg(feature = "ed25519")]
+            signatures: want_ed25519.then(crate::ed25519::Signatures::new),
+            want_hmac,
+        }
+    }
+
+    /// Whether no candidate of any algorithm was read.
+    fn is_empty(&self) -> bool {
+        #[cfg(feature = "ed25519")]
+        if self.signatures.as_ref().is_some_and(|s| !s.is_empty()) {
+            return false;
+        }
+        self.candidates.is_empty()
+    }
+
+    /// The Ed25519 candidates, in the order they came.
+    #[cfg(feature = "ed25519")]
+    pub(crate) fn signatures(&self) -> impl Iterator<Item = &crate::ed25519::Sig> {
+        self.signatures.iter().flat_map(crate::ed25519::Signatures::iter)
+    }
+}
+
 /// What a delivery's headers say, owned: for a streaming [`crate::Verification`],
 /// which outlives the headers.
 pub(crate) struct Parsed {
-    pub(crate) candidates: Candidates,
+    pub(crate) tags: Tags,
     pub(crate) timestamp: Option<u64>,
     pub(crate) id: Option<DeliveryId>,
 }
@@ -312,21 +354,40 @@ impl<'h> Single<'h> {
 /// The signature header's lines, parsed one at a time into candidates.
 struct SignatureLines<'s, 'h> {
     scheme: &'s SchemeInner,
-    candidates: &'s mut Candidates,
+    tags: &'s mut Tags,
+    /// The algorithm of every entry of a `Prefixed` or `KeyValue` format.
+    own: Algorithm,
     entries: usize,
     lines: usize,
     timestamp: Option<Timestamp<'h>>,
 }
 
 impl<'h> SignatureLines<'_, 'h> {
-    fn entry(&mut self, tag_text: Option<&[u8]>) -> Result<(), Error> {
+    /// An entry of a known version (`Some`) with its algorithm, or of another one.
+    fn entry(&mut self, tag_text: Option<(Algorithm, &[u8])>) -> Result<(), Error> {
         let name = &self.scheme.signature_header;
         self.entries = self.entries.saturating_add(1);
         if self.entries > crate::tag::MAX_CANDIDATES {
             return Err(malformed(name, "too many signatures"));
         }
-        if let Some(text) = tag_text {
-            self.candidates.push_decoded(self.scheme.encoding, text).map_err(|why| malformed(name, why))?;
+        match tag_text {
+            Some((Algorithm::HmacSha256, text)) if self.tags.want_hmac => {
+                self.tags
+                    .candidates
+                    .push_decoded(self.scheme.encoding, text)
+                    .map_err(|why| malformed(name, why))?;
+            }
+            #[cfg(feature = "ed25519")]
+            Some((Algorithm::Ed25519, text)) => {
+                if let Some(signatures) = &mut self.tags.signatures {
+                    let sig = crate::ed25519::decode_signature(self.scheme.encoding, text)
+                        .map_err(|why| malformed(name, why))?;
+                    if !signatures.push(sig) {
+                        return Err(malformed(name, "too many Ed25519 signatures"));
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -344,13 +405,18 @@ impl<'h> SignatureLines<'_, 'h> {
             SignatureFormat::Prefixed(prefix) => {
                 let tag = strip_prefix(value, prefix.as_bytes())
                     .ok_or_else(|| malformed(name, "unexpected signature prefix"))?;
-                self.entry(Some(tag))?;
+                self.entry(Some((self.own, tag)))?;
             }
-            SignatureFormat::VersionedList { version } => {
-                // Space-separated `version,tag` tokens, empty tokens skipped.
+            SignatureFormat::VersionedList { .. } => {
+                // Space-separated `version,tag` tokens, empty tokens skipped. Only
+                // entries of the HMAC version are taken the fast way.
+                let hmac_version = match self.tags.want_hmac {
+                    true => self.scheme.version_for(Algorithm::HmacSha256).map(str::as_bytes),
+                    false => None,
+                };
                 let mut rest = value;
                 loop {
-                    if let Some(after) = self.fast_entry(rest, version.as_bytes(), b',', b' ') {
+                    if let Some(after) = hmac_version.and_then(|v| self.fast_entry(rest, v, b',', b' ')) {
                         match after {
                             Some(next) => rest = next,
                             None => break,
@@ -361,7 +427,7 @@ impl<'h> SignatureLines<'_, 'h> {
                     if !token.is_empty() {
                         let (v, tag) = split_once(token, b',')
                             .ok_or_else(|| malformed(name, "list entry is not `version,signature`"))?;
-                        self.entry(bytes_eq(v, version.as_bytes()).then_some(tag))?;
+                        self.entry(self.scheme.algorithm_of(v).map(|algorithm| (algorithm, tag)))?;
                     }
                     match next {
                         Some(next) => rest = next,
@@ -371,6 +437,7 @@ impl<'h> SignatureLines<'_, 'h> {
             }
             SignatureFormat::KeyValue { timestamp_key, signature_key } => {
                 // Comma-separated `key=value` items, none empty.
+                let fast = self.tags.want_hmac && self.own == Algorithm::HmacSha256;
                 let mut rest = value;
                 loop {
                     if let Some(after) = self.fast_timestamp(rest, timestamp_key.as_bytes()) {
@@ -380,7 +447,7 @@ impl<'h> SignatureLines<'_, 'h> {
                         }
                         continue;
                     }
-                    if let Some(after) = self.fast_entry(rest, signature_key.as_bytes(), b'=', b',') {
+                    if fast && let Some(after) = self.fast_entry(rest, signature_key.as_bytes(), b'=', b',') {
                         match after {
                             Some(next) => rest = next,
                             None => break,
@@ -401,7 +468,7 @@ impl<'h> SignatureLines<'_, 'h> {
                         let value = parse_timestamp(val).map_err(|why| malformed(name, why))?;
                         self.timestamp = Some(Timestamp { value, text: val });
                     } else {
-                        self.entry(bytes_eq(key, signature_key.as_bytes()).then_some(val))?;
+                        self.entry(bytes_eq(key, signature_key.as_bytes()).then_some((self.own, val)))?;
                     }
                     match next {
                         Some(next) => rest = next,
@@ -441,7 +508,7 @@ impl<'h> SignatureLines<'_, 'h> {
             Some(&b) if b == outer => Some(after_key.get(text_len.checked_add(1)?..)?),
             Some(_) => return None,
         };
-        self.candidates.push_decoded(encoding, text).ok()?;
+        self.tags.candidates.push_decoded(encoding, text).ok()?;
         self.entries = self.entries.saturating_add(1);
         Some(next)
     }
@@ -510,15 +577,15 @@ fn split_first(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// Reads everything the scheme takes from the headers: the candidates into
-/// `candidates` (empty on entry), the timestamp and the id into the result. Does not
-/// check tolerance. All the headers are read in one [`HeaderSource::visit_values`]
+/// Reads everything the scheme takes from the headers: the candidates into `tags`
+/// (empty on entry), the timestamp and the id into the result. Does not check
+/// tolerance. All the headers are read in one [`HeaderSource::visit_values`]
 /// call; the errors are those of reading the signature header, then the timestamp
 /// header, then the id header, in that order.
 pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     scheme: &'h SchemeInner,
     headers: &'h H,
-    candidates: &mut Candidates,
+    tags: &mut Tags,
 ) -> Result<Delivery<'h>, Error> {
     let name = &scheme.signature_header;
     let key_value = matches!(scheme.format, SignatureFormat::KeyValue { .. });
@@ -547,7 +614,8 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     let [sig, ..] = seen;
     let ts = ts_at.and_then(|i| seen.get(i).copied()).unwrap_or_default();
     let id = id_at.and_then(|i| seen.get(i).copied()).unwrap_or_default();
-    let mut lines = SignatureLines { scheme, candidates, entries: 0, lines: 0, timestamp: None };
+    let own = scheme.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a);
+    let mut lines = SignatureLines { scheme, tags, own, entries: 0, lines: 0, timestamp: None };
     match sig.first {
         Some(line) if !sig.repeated => lines.line(line)?,
         Some(_) => {
@@ -560,7 +628,7 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     if lines.lines == 0 {
         return Err(Error::MissingHeader { name: name.clone() });
     }
-    if lines.candidates.is_empty() {
+    if lines.tags.is_empty() {
         return Err(malformed(name, "no signature of a supported version"));
     }
 
@@ -588,12 +656,15 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     Ok(Delivery { timestamp, id })
 }
 
-/// Reads the headers into an owned [`Parsed`] (see [`read`]).
-pub(crate) fn parse<H: HeaderSource + ?Sized>(scheme: &SchemeInner, headers: &H) -> Result<Parsed, Error> {
-    let mut candidates = Candidates::new();
-    let delivery = read(scheme, headers, &mut candidates)?;
+/// Reads the headers into an owned [`Parsed`] (see [`read`]), with `tags` empty.
+pub(crate) fn parse<H: HeaderSource + ?Sized>(
+    scheme: &SchemeInner,
+    headers: &H,
+    mut tags: Tags,
+) -> Result<Parsed, Error> {
+    let delivery = read(scheme, headers, &mut tags)?;
     Ok(Parsed {
-        candidates,
+        tags,
         timestamp: delivery.timestamp.map(|t| t.value),
         id: delivery.id.and_then(DeliveryId::new),
     })
@@ -672,7 +743,8 @@ mod reference {
     use super::*;
     use crate::tag::Tag;
 
-    pub(crate) type Read = (Vec<Tag>, Option<u64>, Option<Vec<u8>>);
+    /// HMAC candidates, Ed25519 candidates (empty without the feature), timestamp, id.
+    pub(crate) type Read = (Vec<Tag>, Vec<Vec<u8>>, Option<u64>, Option<Vec<u8>>);
 
     fn single<'a, H: HeaderSource + ?Sized>(
         headers: &'a H,
@@ -708,9 +780,15 @@ mod reference {
         }
     }
 
-    pub(crate) fn parse<H: HeaderSource + ?Sized>(scheme: &SchemeInner, headers: &H) -> Result<Read, Error> {
+    pub(crate) fn parse<H: HeaderSource + ?Sized>(
+        scheme: &SchemeInner,
+        headers: &H,
+        want_hmac: bool,
+        want_ed25519: bool,
+    ) -> Result<Read, Error> {
         let name = &scheme.signature_header;
         let mut candidates: Vec<Tag> = Vec::new();
+        let mut signatures: Vec<Vec<u8>> = Vec::new();
         let mut entries = 0usize;
         let mut lines = 0usize;
         let mut field_timestamp: Option<u64> = None;
@@ -723,28 +801,41 @@ mod reference {
             if value.trim_ascii().is_empty() {
                 return Err(malformed(name, "empty signature header"));
             }
-            let mut entry = |tag_text: Option<&[u8]>| -> Result<(), Error> {
+            let mut entry = |tag_text: Option<(Algorithm, &[u8])>| -> Result<(), Error> {
                 entries += 1;
                 if entries > crate::tag::MAX_CANDIDATES {
                     return Err(malformed(name, "too many signatures"));
                 }
-                if let Some(text) = tag_text {
-                    candidates.push(scheme.encoding.decode(text).map_err(|why| malformed(name, why))?);
+                match tag_text {
+                    Some((Algorithm::HmacSha256, text)) if want_hmac => {
+                        candidates.push(scheme.encoding.decode(text).map_err(|why| malformed(name, why))?);
+                    }
+                    #[cfg(feature = "ed25519")]
+                    Some((Algorithm::Ed25519, text)) if want_ed25519 => {
+                        let sig = crate::ed25519::decode_signature(scheme.encoding, text)
+                            .map_err(|why| malformed(name, why))?;
+                        if signatures.len() == crate::ed25519::MAX_ED25519_CANDIDATES {
+                            return Err(malformed(name, "too many Ed25519 signatures"));
+                        }
+                        signatures.push(sig.to_vec());
+                    }
+                    _ => {}
                 }
                 Ok(())
             };
+            let own = scheme.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a);
             match &scheme.format {
                 SignatureFormat::Prefixed(prefix) => {
                     let tag = value
                         .strip_prefix(prefix.as_bytes())
                         .ok_or_else(|| malformed(name, "unexpected signature prefix"))?;
-                    entry(Some(tag))?;
+                    entry(Some((own, tag)))?;
                 }
-                SignatureFormat::VersionedList { version } => {
+                SignatureFormat::VersionedList { .. } => {
                     for token in value.split(|b| *b == b' ').filter(|t| !t.is_empty()) {
                         let (v, tag) = split_once(token, b',')
                             .ok_or_else(|| malformed(name, "list entry is not `version,signature`"))?;
-                        entry((v == version.as_bytes()).then_some(tag))?;
+                        entry(scheme.algorithm_of(v).map(|algorithm| (algorithm, tag)))?;
                     }
                 }
                 SignatureFormat::KeyValue { timestamp_key, signature_key } => {
@@ -761,7 +852,7 @@ mod reference {
                             }
                             field_timestamp = Some(parse_timestamp(val).map_err(|why| malformed(name, why))?);
                         } else {
-                            entry((key == signature_key.as_bytes()).then_some(val))?;
+                            entry((key == signature_key.as_bytes()).then_some((own, val)))?;
                         }
                     }
                 }
@@ -770,7 +861,7 @@ mod reference {
         if lines == 0 {
             return Err(Error::MissingHeader { name: name.clone() });
         }
-        if candidates.is_empty() {
+        if candidates.is_empty() && signatures.is_empty() {
             return Err(malformed(name, "no signature of a supported version"));
         }
         let timestamp = match (&scheme.timestamp_header, &scheme.format) {
@@ -797,7 +888,8 @@ mod reference {
             },
             None => None,
         };
-        Ok((candidates, timestamp, id))
+        let _ = want_ed25519;
+        Ok((candidates, signatures, timestamp, id))
     }
 }
 
@@ -850,14 +942,24 @@ mod tests {
     fn read_owned<H: HeaderSource + ?Sized>(
         scheme: &SchemeInner,
         headers: &H,
+        want: (bool, bool),
     ) -> Result<reference::Read, Error> {
-        let mut candidates = Candidates::new();
-        let delivery = read(scheme, headers, &mut candidates)?;
+        let mut tags = Tags::new(
+            want.0,
+            #[cfg(feature = "ed25519")]
+            want.1,
+        );
+        let delivery = read(scheme, headers, &mut tags)?;
         if let Some(ts) = delivery.timestamp {
             assert_eq!(parse_timestamp(ts.text), Ok(ts.value));
         }
+        #[cfg(feature = "ed25519")]
+        let signatures: Vec<Vec<u8>> = tags.signatures().map(|s| s.to_vec()).collect();
+        #[cfg(not(feature = "ed25519"))]
+        let signatures: Vec<Vec<u8>> = Vec::new();
         Ok((
-            candidates.iter().copied().collect(),
+            tags.candidates.iter().copied().collect(),
+            signatures,
             delivery.timestamp.map(|t| t.value),
             delivery.id.map(<[u8]>::to_vec),
         ))
@@ -893,6 +995,13 @@ mod tests {
             Encoding::Base64 => b64,
         };
         let mut tag = tag.to_vec();
+        // Sometimes the length of an Ed25519 signature (64 bytes) in the same encoding.
+        if rng.below(4) == 0 {
+            tag = match scheme.encoding {
+                Encoding::Hex => [hex.as_slice(), hex.as_slice()].concat(),
+                Encoding::Base64 => [&[b'A'; 86][..], b"=="].concat(),
+            };
+        }
         match rng.below(8) {
             0 => tag.truncate(rng.below(tag.len() + 1)),
             1 => tag.push(rng.pick(&[b"0", b"=", b",", b" ", b"a", b"A"])[0]),
@@ -1010,8 +1119,10 @@ mod tests {
                     }
                 }
                 let source = Lines(lines);
-                let want = reference::parse(inner, &source);
-                let got = read_owned(inner, &source);
+                // Which algorithms are read: HMAC only, Ed25519 only, or both.
+                let flags = [(true, false), (false, true), (true, true)][round % 3];
+                let want = reference::parse(inner, &source, flags.0, flags.1);
+                let got = read_owned(inner, &source, flags);
                 assert_eq!(got, want, "{} {:?}", scheme.name(), source.0);
                 accepted += usize::from(want.is_ok());
 
@@ -1034,7 +1145,13 @@ mod tests {
                     + usize::from(inner.timestamp_header.is_some() && !key_value)
                     + usize::from(inner.id_header.is_some());
                 assert!(scan_is_cheaper(small.keys_len(), names));
-                assert_eq!(read_owned(inner, &small), want, "{} small map {:?}", scheme.name(), source.0);
+                assert_eq!(
+                    read_owned(inner, &small, flags),
+                    want,
+                    "{} small map {:?}",
+                    scheme.name(),
+                    source.0
+                );
                 let mut large = small.clone();
                 for i in 0..40 {
                     large.append(
@@ -1043,11 +1160,17 @@ mod tests {
                     );
                 }
                 assert!(!scan_is_cheaper(large.keys_len(), 3));
-                assert_eq!(read_owned(inner, &large), want, "{} large map {:?}", scheme.name(), source.0);
+                assert_eq!(
+                    read_owned(inner, &large, flags),
+                    want,
+                    "{} large map {:?}",
+                    scheme.name(),
+                    source.0
+                );
             }
         }
         // The generator reaches accepted deliveries as well as refusals.
-        assert!(accepted > 2000, "{accepted}");
+        assert!(accepted > 1000, "{accepted}");
     }
 
     #[test]

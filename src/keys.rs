@@ -8,29 +8,165 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+#[cfg(feature = "ed25519")]
+use crate::ed25519::{PublicKey, SigningKey};
 use crate::error::Error;
-use crate::scheme::SecretFormat;
+use crate::scheme::{Algorithm, SchemeInner, SecretFormat};
 use crate::tag::Tag;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
-/// A secret as the user handed it to a builder, kept zeroized until the build.
+/// What kind of key a builder was handed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// An HMAC secret.
+    Secret,
+    /// An Ed25519 public key (verifiers).
+    #[cfg_attr(not(feature = "ed25519"), allow(dead_code, reason = "built by the ed25519 setters"))]
+    Public,
+    /// An Ed25519 secret signing key (signers).
+    #[cfg_attr(not(feature = "ed25519"), allow(dead_code, reason = "built by the ed25519 setters"))]
+    Signing,
+}
+
+/// A key as the user handed it to a builder, kept zeroized until the build.
 #[derive(Clone)]
 pub(crate) struct PendingSecret {
     pub(crate) label: Option<Arc<str>>,
     pub(crate) text: Zeroizing<Vec<u8>>,
+    pub(crate) kind: KeyKind,
 }
 
 impl PendingSecret {
     pub(crate) fn new(label: Option<Arc<str>>, secret: &[u8]) -> Self {
-        PendingSecret { label, text: Zeroizing::new(secret.to_vec()) }
+        PendingSecret::of_kind(KeyKind::Secret, label, secret)
+    }
+
+    pub(crate) fn of_kind(kind: KeyKind, label: Option<Arc<str>>, key: &[u8]) -> Self {
+        PendingSecret { label, text: Zeroizing::new(key.to_vec()), kind }
     }
 }
 
 impl fmt::Debug for PendingSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Secret").field("label", &self.label).finish_non_exhaustive()
+        let name = match self.kind {
+            KeyKind::Secret => "Secret",
+            KeyKind::Public => "PublicKey",
+            KeyKind::Signing => "SigningKey",
+        };
+        f.debug_struct(name).field("label", &self.label).finish_non_exhaustive()
     }
+}
+
+/// A verifier's key: an HMAC secret or an Ed25519 public key. A verifier holds them
+/// in one sequence, in the order they were added; [`crate::Verified::key_index`] is
+/// the position in it.
+pub(crate) enum VerifyKey {
+    Hmac(Key),
+    #[cfg(feature = "ed25519")]
+    Ed25519(PublicKey),
+}
+
+/// A signer's key: an HMAC secret or an Ed25519 signing key, in the order added.
+pub(crate) enum SignKey {
+    Hmac(Key),
+    #[cfg(feature = "ed25519")]
+    Ed25519(SigningKey),
+}
+
+impl VerifyKey {
+    pub(crate) fn label(&self) -> Option<&str> {
+        match self {
+            VerifyKey::Hmac(key) => key.label.as_deref(),
+            #[cfg(feature = "ed25519")]
+            VerifyKey::Ed25519(key) => key.label.as_deref(),
+        }
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        match self {
+            VerifyKey::Hmac(_) => Algorithm::HmacSha256,
+            #[cfg(feature = "ed25519")]
+            VerifyKey::Ed25519(_) => Algorithm::Ed25519,
+        }
+    }
+}
+
+impl SignKey {
+    pub(crate) fn label(&self) -> Option<&str> {
+        match self {
+            SignKey::Hmac(key) => key.label.as_deref(),
+            #[cfg(feature = "ed25519")]
+            SignKey::Ed25519(key) => key.label.as_deref(),
+        }
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        match self {
+            SignKey::Hmac(_) => Algorithm::HmacSha256,
+            #[cfg(feature = "ed25519")]
+            SignKey::Ed25519(_) => Algorithm::Ed25519,
+        }
+    }
+}
+
+/// Refuses a key of a kind that no signature version of the scheme uses.
+fn check_supported(scheme: &SchemeInner, algorithm: Algorithm) -> Result<(), Error> {
+    if scheme.versions.iter().any(|(_, a)| *a == algorithm) {
+        return Ok(());
+    }
+    Err(match algorithm {
+        Algorithm::HmacSha256 => Error::InvalidSecret {
+            reason: "the scheme has no HMAC-SHA256 signature version: give it public keys",
+        },
+        Algorithm::Ed25519 => {
+            Error::InvalidKey { reason: "the scheme has no Ed25519 signature version: give it secrets" }
+        }
+    })
+}
+
+/// The verifier's keys, in the order given.
+pub(crate) fn verify_keys(scheme: &SchemeInner, pending: &[PendingSecret]) -> Result<Vec<VerifyKey>, Error> {
+    if pending.is_empty() {
+        return Err(Error::InvalidSecret { reason: "no secret given" });
+    }
+    pending
+        .iter()
+        .map(|p| match p.kind {
+            KeyKind::Secret => {
+                check_supported(scheme, Algorithm::HmacSha256)?;
+                Key::new(&scheme.secret_format, p).map(VerifyKey::Hmac)
+            }
+            #[cfg(feature = "ed25519")]
+            KeyKind::Public => {
+                check_supported(scheme, Algorithm::Ed25519)?;
+                PublicKey::new(scheme, p).map(VerifyKey::Ed25519)
+            }
+            _ => Err(Error::InvalidConfig { reason: "a verifier takes secrets and public keys" }),
+        })
+        .collect()
+}
+
+/// The signer's keys, in the order given.
+pub(crate) fn sign_keys(scheme: &SchemeInner, pending: &[PendingSecret]) -> Result<Vec<SignKey>, Error> {
+    if pending.is_empty() {
+        return Err(Error::InvalidSecret { reason: "no secret given" });
+    }
+    pending
+        .iter()
+        .map(|p| match p.kind {
+            KeyKind::Secret => {
+                check_supported(scheme, Algorithm::HmacSha256)?;
+                Key::new(&scheme.secret_format, p).map(SignKey::Hmac)
+            }
+            #[cfg(feature = "ed25519")]
+            KeyKind::Signing => {
+                check_supported(scheme, Algorithm::Ed25519)?;
+                SigningKey::new(scheme, p).map(SignKey::Ed25519)
+            }
+            _ => Err(Error::InvalidConfig { reason: "a signer takes secrets and signing keys" }),
+        })
+        .collect()
 }
 
 /// One key: the HMAC state after absorbing the key (ipad/opad blocks), cloned per
@@ -68,32 +204,73 @@ pub(crate) fn finish(mac: HmacSha256) -> Tag {
     mac.finalize().into_bytes().into()
 }
 
-/// Keys for every pending secret, in order.
-pub(crate) fn keyring(format: &SecretFormat, secrets: &[PendingSecret]) -> Result<Vec<Key>, Error> {
-    if secrets.is_empty() {
-        return Err(Error::InvalidSecret { reason: "no secret given" });
-    }
-    secrets.iter().map(|s| Key::new(format, s)).collect()
+/// Writes key bytes as `format` shows them (raw bytes, which may not be text, as hex).
+pub(crate) fn format_key(format: &SecretFormat, bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(match format {
+        SecretFormat::Base64 { prefix } => format!("{prefix}{}", Base64::encode_string(bytes)),
+        _ => hex::encode(bytes),
+    })
 }
 
+/// A fresh HMAC secret for `scheme`: 32 bytes from the operating system's RNG,
+/// written in the scheme's secret format (`whsec_` + base64 for Standard Webhooks and
+/// Svix; 64 hex digits for the schemes whose secret is the string itself). Zeroized
+/// on drop.
+///
+/// ```
+/// use hooksig::{Scheme, Signer, Verifier, generate_secret};
+/// let secret = generate_secret(&Scheme::standard_webhooks())?;
+/// assert!(secret.starts_with("whsec_"));
+/// let headers = Signer::new(Scheme::standard_webhooks(), secret.as_str())?.sign(b"{}")?;
+/// Verifier::new(Scheme::standard_webhooks(), secret.as_str())?.verify(&headers, b"{}")?;
+/// assert_eq!(generate_secret(&Scheme::github())?.len(), 64);
+/// # Ok::<(), hooksig::Error>(())
+/// ```
+pub fn generate_secret(scheme: &crate::scheme::Scheme) -> Result<Zeroizing<String>, Error> {
+    let mut raw = Zeroizing::new([0u8; 32]);
+    getrandom::fill(raw.as_mut()).map_err(|_| Error::Randomness)?;
+    Ok(format_key(scheme.secret_format(), raw.as_ref()))
+}
+
+/// Why a key does not decode, per kind of key.
+pub(crate) struct Reasons {
+    pub(crate) empty: &'static str,
+    pub(crate) not_base64: &'static str,
+    pub(crate) not_hex: &'static str,
+}
+
+const SECRET_REASONS: Reasons =
+    Reasons { empty: "empty secret", not_base64: "secret is not base64", not_hex: "secret is not hex" };
+
 fn decode_secret(format: &SecretFormat, text: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
+    decode_key(format, text, &SECRET_REASONS).map_err(|reason| Error::InvalidSecret { reason })
+}
+
+/// Reads a key string in `format`; the decoded bytes stay zeroized. The error is the
+/// reason, from `reasons`.
+pub(crate) fn decode_key(
+    format: &SecretFormat,
+    text: &[u8],
+    reasons: &Reasons,
+) -> Result<Zeroizing<Vec<u8>>, &'static str> {
+    let refuse = |reason: &'static str| reason;
     if text.is_empty() {
-        return Err(Error::InvalidSecret { reason: "empty secret" });
+        return Err(refuse(reasons.empty));
     }
     let raw = match format {
         SecretFormat::Raw => Zeroizing::new(text.to_vec()),
         SecretFormat::Base64 { prefix } => {
             let body = text.strip_prefix(prefix.as_bytes()).unwrap_or(text);
-            let body = std::str::from_utf8(body)
-                .map_err(|_| Error::InvalidSecret { reason: "secret is not base64" })?;
+            let body = std::str::from_utf8(body).map_err(|_| refuse(reasons.not_base64))?;
             let decoded = Base64::decode_vec(body)
                 .or_else(|_| Base64Unpadded::decode_vec(body))
-                .map_err(|_| Error::InvalidSecret { reason: "secret is not base64" })?;
+                .map_err(|_| refuse(reasons.not_base64))?;
             Zeroizing::new(decoded)
         }
+        SecretFormat::Hex => Zeroizing::new(hex::decode(text).map_err(|_| refuse(reasons.not_hex))?),
     };
     if raw.is_empty() {
-        return Err(Error::InvalidSecret { reason: "empty secret" });
+        return Err(refuse(reasons.empty));
     }
     Ok(raw)
 }
@@ -152,6 +329,27 @@ pub(crate) fn feed(mac: &mut impl sha2::digest::Update, parts: &[crate::scheme::
     }
 }
 
+/// Feeds the whole signed message into `state`: prefix parts, the body if covered,
+/// suffix parts. An empty prefix or suffix costs no call.
+#[inline]
+pub(crate) fn feed_message(
+    state: &mut impl sha2::digest::Update,
+    scheme: &crate::scheme::SchemeInner,
+    fields: Fields<'_>,
+    body: &[u8],
+) {
+    let (prefix, suffix) = (scheme.prefix(), scheme.suffix());
+    if !prefix.is_empty() {
+        feed(state, prefix, fields);
+    }
+    if scheme.body_index.is_some() {
+        state.update(body);
+    }
+    if !suffix.is_empty() {
+        feed(state, suffix, fields);
+    }
+}
+
 /// The expected MAC of a delivery: secret (it would let anyone sign that message), so
 /// written in place by the HMAC, compared only in constant time and cleared on drop.
 pub(crate) struct Expected(pub(crate) Tag);
@@ -186,15 +384,6 @@ pub(crate) fn mac_message(
     body: &[u8],
 ) -> Expected {
     let mut mac = key.start();
-    let (prefix, suffix) = (scheme.prefix(), scheme.suffix());
-    if !prefix.is_empty() {
-        feed(&mut mac, prefix, fields);
-    }
-    if scheme.body_index.is_some() {
-        mac.update(body);
-    }
-    if !suffix.is_empty() {
-        feed(&mut mac, suffix, fields);
-    }
+    feed_message(&mut mac, scheme, fields, body);
     finish_expected(mac)
 }

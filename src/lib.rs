@@ -1,4 +1,5 @@
-//! Sign and verify HMAC-SHA256 webhook signatures, correct to the byte.
+//! Sign and verify webhook signatures, HMAC-SHA256 and (feature `ed25519`) Ed25519,
+//! correct to the byte.
 //!
 //! hooksig answers one question before a receiver parses anything: *did the holder of
 //! the secret send exactly these bytes, recently?* It works on raw bytes, compares
@@ -40,8 +41,27 @@
 //!
 //! Presets: [`Scheme::tale`], [`Scheme::vocalis`], [`Scheme::github`],
 //! [`Scheme::oktave`], [`Scheme::standard_webhooks`], [`Scheme::svix`],
-//! [`Scheme::stripe`], [`Scheme::slack`], [`Scheme::shopify`]; anything else with
-//! [`Scheme::builder`].
+//! [`Scheme::stripe`], [`Scheme::slack`], [`Scheme::shopify`], and with the `ed25519`
+//! feature `Scheme::discord`; anything else with [`Scheme::builder`].
+//!
+//! # Asymmetric signatures (feature `ed25519`)
+//!
+//! The algorithm is a property of a signature version ([`Algorithm`]): Standard
+//! Webhooks' `v1` is HMAC-SHA256, its `v1a` Ed25519, and one header may carry both.
+//! Verifiers take public keys beside secrets, signers signing keys; each candidate is
+//! checked only with keys of its own kind, strictly (non-canonical signatures and
+//! small-order keys refused), without allocating.
+//!
+//! ```
+//! # #[cfg(feature = "ed25519")] {
+//! use hooksig::{KeyPair, Scheme, Signer, Verifier};
+//! let pair = KeyPair::generate(&Scheme::standard_webhooks())?; // whsk_… and whpk_…
+//! let headers = Signer::builder(Scheme::standard_webhooks()).signing_key(pair.signing_key()).build()?.sign(b"{}")?;
+//! let verifier = Verifier::builder(Scheme::standard_webhooks()).public_key(pair.public_key()).build()?;
+//! verifier.verify(&headers, b"{}")?;
+//! # }
+//! # Ok::<(), hooksig::Error>(())
+//! ```
 //!
 //! # Layers
 //!
@@ -58,8 +78,13 @@
 //!   and padded) and compared with [`subtle`] in constant time against every secret.
 //! - Secrets are zeroized on drop, never appear in `Debug`/`Display`/errors; neither
 //!   does the expected MAC.
-//! - At most 16 candidate signatures, 4 KiB per signature header, 255-byte ids, and a
-//!   body limit (2 MiB by default) checked before any byte beyond it is hashed.
+//! - Ed25519 signatures (feature `ed25519`) are decoded to 64 bytes and verified
+//!   strictly against the public keys (`R` not of small order, `S` canonical, keys of
+//!   small order refused when the verifier is built); signing keys are zeroized on
+//!   drop and never printed.
+//! - At most 16 candidate signatures (of which at most 4 Ed25519), 4 KiB per signature
+//!   header, 255-byte ids, and a body limit (2 MiB by default) checked before any byte
+//!   beyond it is hashed.
 //! - `#![forbid(unsafe_code)]`.
 
 // The lint policy is in Cargo.toml (`[lints]`) and clippy.toml. Here: the library's
@@ -69,6 +94,8 @@
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects, reason = "unit tests compute with test values"))]
 
 mod basic_auth;
+#[cfg(feature = "ed25519")]
+mod ed25519;
 mod error;
 mod headers;
 mod keys;
@@ -91,10 +118,14 @@ pub mod replay;
 pub mod tower;
 
 pub use basic_auth::BasicAuth;
+#[cfg(feature = "ed25519")]
+pub use ed25519::{KeyPair, MAX_ED25519_CANDIDATES};
 pub use error::{Error, Refusal};
 pub use headers::{HeaderSource, MAX_HEADER_LEN, content_length};
+pub use keys::generate_secret;
 pub use scheme::{
-    DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat,
+    Algorithm, DEFAULT_MAX_BODY, Encoding, MAX_ID_LEN, Part, Scheme, SchemeBuilder, SecretFormat,
+    SignatureFormat,
 };
 pub use sign::{Signature, Signer, SignerBuilder, sign};
 pub use tag::MAX_CANDIDATES;

@@ -10,7 +10,9 @@ use subtle::ConstantTimeEq;
 
 use crate::error::Error;
 use crate::headers::{self, DeliveryId};
-use crate::keys::{self, Fields, Key, PendingSecret};
+#[cfg(feature = "ed25519")]
+use crate::keys::KeyKind;
+use crate::keys::{self, Fields, Key, PendingSecret, SignKey};
 use crate::scheme::{Scheme, SignatureFormat};
 use crate::tag::{Encoding, HEX_LEN, Tag};
 
@@ -33,7 +35,8 @@ pub struct Signer {
 
 struct SignerInner {
     scheme: Scheme,
-    keys: Vec<Key>,
+    /// Secrets and signing keys, in the order added.
+    keys: Vec<SignKey>,
 }
 
 impl Signer {
@@ -91,7 +94,9 @@ impl Signer {
     ///
     /// Returns the signature header and, where the scheme has them, the timestamp and
     /// id headers. Schemes that carry several signatures (Standard Webhooks, Svix,
-    /// Stripe) get one per secret; the others are signed with the first secret.
+    /// Stripe) get one per key, in the order the keys were added, each under the
+    /// first version of its algorithm (`v1` for a secret, `v1a` for a signing key);
+    /// the others are signed with the first key.
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
@@ -129,19 +134,32 @@ impl Signer {
             value.push_str(&ts.to_string());
         }
         for key in keys {
-            let tag = keys::mac_message(key, scheme, fields, body);
             let mut buf = [0u8; HEX_LEN];
-            let text = scheme.encoding.encode(&tag.0, &mut buf);
+            #[cfg(feature = "ed25519")]
+            let owned: String;
+            let text = match key {
+                SignKey::Hmac(key) => {
+                    let tag = keys::mac_message(key, scheme, fields, body);
+                    scheme.encoding.encode(&tag.0, &mut buf)
+                }
+                #[cfg(feature = "ed25519")]
+                SignKey::Ed25519(key) => {
+                    let sig = key.sign(|h| keys::feed_message(h, scheme, fields, body));
+                    owned = crate::ed25519::encode_signature(scheme.encoding, &sig);
+                    &owned
+                }
+            };
+            let version = scheme.version_for(key.algorithm());
             match &scheme.format {
                 SignatureFormat::Prefixed(prefix) => {
                     value.push_str(prefix);
                     value.push_str(text);
                 }
-                SignatureFormat::VersionedList { version } => {
+                SignatureFormat::VersionedList { version: own } => {
                     if !value.is_empty() {
                         value.push(' ');
                     }
-                    value.push_str(version);
+                    value.push_str(version.unwrap_or(own));
                     value.push(',');
                     value.push_str(text);
                 }
@@ -174,7 +192,7 @@ impl Signer {
 
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let labels: Vec<Option<&str>> = self.inner.keys.iter().map(|k| k.label.as_deref()).collect();
+        let labels: Vec<Option<&str>> = self.inner.keys.iter().map(SignKey::label).collect();
         f.debug_struct("Signer").field("scheme", &self.inner.scheme.name()).field("keys", &labels).finish()
     }
 }
@@ -244,6 +262,50 @@ impl SignerBuilder {
         self
     }
 
+    /// Adds an Ed25519 secret signing key, written in the scheme's signing-key format
+    /// ([`Scheme::signing_key_format`]: `whsk_` + base64 for Standard Webhooks, hex for
+    /// Discord): the 32-byte seed, or the 64-byte seed followed by its public key (the
+    /// halves must agree). It signs the scheme's Ed25519 version (`v1a`); with a
+    /// secret as well, one header carries both (`v1,<…> v1a,<…>`), in the order
+    /// the keys were added. The key is zeroized on drop and never printed.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Signer};
+    /// let signer = Signer::builder(Scheme::standard_webhooks())
+    ///     .secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    ///     .signing_key("whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=")
+    ///     .build()?;
+    /// let value = signer.sign(b"{}")?["webhook-signature"].to_str().unwrap().to_owned();
+    /// let versions: Vec<&str> = value.split(' ').map(|e| e.split(',').next().unwrap()).collect();
+    /// assert_eq!(versions, ["v1", "v1a"]);
+    /// assert!(!format!("{signer:?}").contains("nWGx"));
+    /// // A 64-byte key whose halves disagree, a short key: refused.
+    /// assert!(Signer::builder(Scheme::discord()).signing_key("00".repeat(64)).build().is_err());
+    /// assert!(Signer::builder(Scheme::discord()).signing_key("00".repeat(31)).build().is_err());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn signing_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(PendingSecret::of_kind(KeyKind::Signing, None, key.as_ref()));
+        self
+    }
+
+    /// Adds a labelled Ed25519 signing key (see [`SignerBuilder::signing_key`]).
+    ///
+    /// ```
+    /// let key = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+    /// let signer = hooksig::Signer::builder(hooksig::Scheme::discord()).labeled_signing_key("app", key).build()?;
+    /// assert_eq!(format!("{signer:?}"), r#"Signer { scheme: "discord", keys: [Some("app")] }"#);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn labeled_signing_key(mut self, label: impl Into<Arc<str>>, key: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(PendingSecret::of_kind(KeyKind::Signing, Some(label.into()), key.as_ref()));
+        self
+    }
+
     /// Decodes and keys every secret; fails like [`crate::VerifierBuilder::build`].
     ///
     /// ```
@@ -251,7 +313,7 @@ impl SignerBuilder {
     /// assert!(hooksig::Signer::builder(hooksig::Scheme::tale()).secret("k").build().is_ok());
     /// ```
     pub fn build(self) -> Result<Signer, Error> {
-        let keys = keys::keyring(&self.scheme.inner.secret_format, &self.secrets)?;
+        let keys = keys::sign_keys(&self.scheme.inner, &self.secrets)?;
         Ok(Signer { inner: Arc::new(SignerInner { scheme: self.scheme, keys }) })
     }
 }

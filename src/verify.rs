@@ -6,11 +6,14 @@ use std::time::{Duration, SystemTime};
 
 use hmac::Mac;
 
+#[cfg(feature = "ed25519")]
+use crate::ed25519::Stream;
 use crate::error::Error;
-use crate::headers::{self, DeliveryId, HeaderSource, Parsed};
-use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret};
-use crate::scheme::{Encoding, Scheme, Tolerance};
-use crate::tag::Candidates;
+use crate::headers::{self, DeliveryId, HeaderSource, Parsed, Tags};
+#[cfg(feature = "ed25519")]
+use crate::keys::KeyKind;
+use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret, VerifyKey};
+use crate::scheme::{Algorithm, Encoding, Scheme, Tolerance};
 
 /// Verifies a `sha256=<hex>` header value (Tale, Vocalis, GitHub) over `body`, keyed
 /// with the raw `secret` bytes (the same keyed path as [`Verifier`]).
@@ -68,7 +71,13 @@ pub struct Verifier {
 
 struct VerifierInner {
     scheme: Scheme,
-    keys: Vec<Key>,
+    /// Secrets and public keys in one sequence, in the order they were added.
+    keys: Vec<VerifyKey>,
+    /// Whether `keys` holds an HMAC secret (HMAC entries are read).
+    has_hmac: bool,
+    /// Whether `keys` holds an Ed25519 public key (Ed25519 entries are read).
+    #[cfg(feature = "ed25519")]
+    has_ed25519: bool,
     tolerance: Option<Tolerance>,
     max_body: usize,
 }
@@ -136,7 +145,7 @@ impl Verifier {
         self.inner.tolerance.map(|t| (t.past, t.future))
     }
 
-    /// How many secrets the verifier tries.
+    /// How many keys the verifier tries: secrets and public keys.
     ///
     /// ```
     /// let v = hooksig::Verifier::builder(hooksig::Scheme::tale()).secret("a").secret("b").build()?;
@@ -165,9 +174,10 @@ impl Verifier {
 
     /// Verifies a delivery whose body is in memory, with `now` as the clock.
     ///
-    /// Does not allocate. Every secret's MAC is computed and compared with every
-    /// candidate in constant time; the first secret (in builder order) that matches
-    /// is reported.
+    /// Does not allocate. Every secret's MAC is computed and compared with every HMAC
+    /// candidate in constant time; Ed25519 candidates are checked against the public
+    /// keys (feature `ed25519`), each candidate only against keys of its own
+    /// algorithm. The first key (in builder order) that matches is reported.
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
@@ -189,15 +199,28 @@ impl Verifier {
         let scheme = &*inner.scheme.inner;
         // The candidates stay in this frame, and the timestamp and id are fed to the
         // MAC from the header values: nothing big is moved until the verdict.
-        let mut candidates = Candidates::new();
-        let delivery = headers::read(scheme, headers, &mut candidates)?;
+        let mut tags = self.tags();
+        let delivery = headers::read(scheme, headers, &mut tags)?;
         self.check_time(delivery.timestamp.map(|t| t.value), now)?;
         self.check_len(body.len())?;
         let fields = Fields { timestamp: delivery.timestamp.map(|t| t.text), id: delivery.id };
         let mut found: Option<usize> = None;
         for (index, key) in inner.keys.iter().enumerate() {
-            let expected = keys::mac_message(key, scheme, fields, body);
-            if bool::from(candidates.matches(&expected.0)) && found.is_none() {
+            let matched = match key {
+                VerifyKey::Hmac(key) => {
+                    let expected = keys::mac_message(key, scheme, fields, body);
+                    bool::from(tags.candidates.matches(&expected.0))
+                }
+                // Public-key checks hide nothing: once a key matched, the rest are skipped.
+                #[cfg(feature = "ed25519")]
+                VerifyKey::Ed25519(public) => {
+                    found.is_none()
+                        && tags.signatures().any(|sig| {
+                            public.verify(sig, |stream| keys::feed_message(stream, scheme, fields, body))
+                        })
+                }
+            };
+            if matched && found.is_none() {
                 found = Some(index);
             }
         }
@@ -232,8 +255,10 @@ impl Verifier {
     ///
     /// A `Content-Length` header above the body limit is refused here
     /// ([`Error::BodyTooLarge`]), before the signature headers are read; a malformed
-    /// or repeated one is [`Error::MalformedHeader`]. With one secret this does not allocate; with several it allocates one vector
-    /// of HMAC states. [`Verification::update`] never allocates.
+    /// or repeated one is [`Error::MalformedHeader`]. With one secret this does not
+    /// allocate; with several keys, or any public key, it allocates one vector of
+    /// states (one per secret, one per public key and Ed25519 candidate).
+    /// [`Verification::update`] never allocates.
     ///
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
@@ -258,7 +283,7 @@ impl Verifier {
             self.check_len(declared)?;
         }
         let scheme = &self.inner.scheme.inner;
-        let parsed = headers::parse(scheme, headers)?;
+        let parsed = headers::parse(scheme, headers, self.tags())?;
         self.check_time(parsed.timestamp, now)?;
         let mut ts_text = [0u8; 20];
         let fields = parsed.fields(&mut ts_text);
@@ -268,10 +293,37 @@ impl Verifier {
             mac
         };
         let states = match self.inner.keys.as_slice() {
-            [only] => States::One(start(only)),
-            many => States::Many(many.iter().map(start).collect()),
+            [VerifyKey::Hmac(only)] => States::One(start(only)),
+            many => {
+                let mut states = Vec::with_capacity(many.len());
+                for (index, key) in many.iter().enumerate() {
+                    match key {
+                        VerifyKey::Hmac(key) => states.push((index, Check::Hmac(start(key)))),
+                        #[cfg(feature = "ed25519")]
+                        VerifyKey::Ed25519(public) => {
+                            for sig in parsed.tags.signatures() {
+                                if let Some(mut stream) = public.start(sig) {
+                                    keys::feed(&mut stream, scheme.prefix(), fields);
+                                    states.push((index, Check::Ed25519(Box::new(stream))));
+                                }
+                            }
+                        }
+                    }
+                }
+                States::Many(states)
+            }
         };
         Ok(Verification { verifier: self.clone(), states, parsed, received: 0 })
+    }
+
+    /// Empty candidate lists for the algorithms this verifier has keys for.
+    #[inline]
+    fn tags(&self) -> Tags {
+        Tags::new(
+            self.inner.has_hmac,
+            #[cfg(feature = "ed25519")]
+            self.inner.has_ed25519,
+        )
     }
 
     #[inline]
@@ -322,7 +374,7 @@ impl Parsed {
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let labels: Vec<Option<&str>> = self.inner.keys.iter().map(|k| k.label.as_deref()).collect();
+        let labels: Vec<Option<&str>> = self.inner.keys.iter().map(VerifyKey::label).collect();
         f.debug_struct("Verifier")
             .field("scheme", &self.inner.scheme.name())
             .field("keys", &labels)
@@ -378,6 +430,70 @@ impl VerifierBuilder {
     /// ```
     pub fn labeled_secret(mut self, label: impl Into<Arc<str>>, secret: impl AsRef<[u8]>) -> Self {
         self.secrets.push(PendingSecret::new(Some(label.into()), secret.as_ref()));
+        self
+    }
+
+    /// Adds an Ed25519 public key, written in the scheme's public-key format
+    /// ([`Scheme::public_key_format`]: `whpk_` + base64 for Standard Webhooks, 64 hex
+    /// digits for Discord). It checks the scheme's Ed25519 entries (`v1a`); secrets
+    /// check the HMAC ones (`v1`), so both can be combined. Keys, secrets and public
+    /// keys alike, are tried in the order added, and [`Verified::key_index`] is the
+    /// position in that one sequence.
+    ///
+    /// [`VerifierBuilder::build`] refuses a key that is not 32 bytes, does not decode,
+    /// is not a point of the curve or is of small order, a signing key given by
+    /// mistake (`whsk_`), and public keys for a scheme without an Ed25519 version
+    /// ([`Error::InvalidKey`], with the reason).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use hooksig::{Algorithm, Scheme, Signer, Verifier};
+    /// // RFC 8032, section 7.1, test 1: the seed and its public key, as `whsk_`/`whpk_`.
+    /// let signing_key = "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
+    /// let public_key = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    /// let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let signer = Signer::builder(Scheme::standard_webhooks())
+    ///     .secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    ///     .signing_key(signing_key)
+    ///     .build()?;
+    /// let headers = signer.sign_at(b"{}", Some("msg_1"), at)?;
+    /// assert!(headers["webhook-signature"].to_str().unwrap().contains(" v1a,"));
+    ///
+    /// let verifier = Verifier::builder(Scheme::standard_webhooks()).public_key(public_key).build()?;
+    /// let verified = verifier.verify_at(&headers, b"{}", at)?;
+    /// assert_eq!((verified.key_index(), verified.algorithm()), (0, Algorithm::Ed25519));
+    /// assert!(verifier.verify_at(&headers, b"{ }", at).is_err());
+    ///
+    /// assert!(Verifier::builder(Scheme::standard_webhooks()).public_key("whpk_AAAA").build().is_err());
+    /// assert!(Verifier::builder(Scheme::standard_webhooks()).public_key(signing_key).build().is_err());
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn public_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(PendingSecret::of_kind(KeyKind::Public, None, key.as_ref()));
+        self
+    }
+
+    /// Adds an Ed25519 public key with a label that [`Verified::label`] reports when
+    /// it matches (see [`VerifierBuilder::public_key`]).
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let old = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"; // RFC 8032, test 1
+    /// let headers = Signer::builder(Scheme::discord()).signing_key(old).build()?.sign(b"{}")?;
+    /// let verifier = Verifier::builder(Scheme::discord())
+    ///     .labeled_public_key("2026-11", "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+    ///     .labeled_public_key("2026-05", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    ///     .build()?;
+    /// let verified = verifier.verify(&headers, b"{}")?;
+    /// assert_eq!((verified.key_index(), verified.label()), (1, Some("2026-05")));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn labeled_public_key(mut self, label: impl Into<Arc<str>>, key: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(PendingSecret::of_kind(KeyKind::Public, Some(label.into()), key.as_ref()));
         self
     }
 
@@ -448,10 +564,21 @@ impl VerifierBuilder {
     /// assert!(hooksig::Verifier::builder(hooksig::Scheme::svix()).secret("whsec_c2VjcmV0").build().is_ok());
     /// ```
     pub fn build(self) -> Result<Verifier, Error> {
-        let keys = keys::keyring(&self.scheme.inner.secret_format, &self.secrets)?;
+        let keys = keys::verify_keys(&self.scheme.inner, &self.secrets)?;
         let tolerance = if self.scheme.has_timestamp() { Some(self.current_tolerance()) } else { None };
         let max_body = self.max_body.unwrap_or(self.scheme.max_body());
-        Ok(Verifier { inner: Arc::new(VerifierInner { scheme: self.scheme, keys, tolerance, max_body }) })
+        let has = |algorithm| keys.iter().any(|k| k.algorithm() == algorithm);
+        Ok(Verifier {
+            inner: Arc::new(VerifierInner {
+                has_hmac: has(Algorithm::HmacSha256),
+                #[cfg(feature = "ed25519")]
+                has_ed25519: has(Algorithm::Ed25519),
+                scheme: self.scheme,
+                keys,
+                tolerance,
+                max_body,
+            }),
+        })
     }
 }
 
@@ -480,14 +607,33 @@ pub struct Verification {
 
 enum States {
     One(HmacSha256),
-    Many(Vec<HmacSha256>),
+    /// `(key index, check)` in key order: one check per secret, one per public key
+    /// and Ed25519 candidate that can be valid at all.
+    Many(Vec<(usize, Check)>),
+}
+
+enum Check {
+    Hmac(HmacSha256),
+    /// Boxed: a SHA-512 state and the key and signature, three times an HMAC state.
+    #[cfg(feature = "ed25519")]
+    Ed25519(Box<Stream>),
+}
+
+impl Check {
+    fn update(&mut self, chunk: &[u8]) {
+        match self {
+            Check::Hmac(mac) => mac.update(chunk),
+            #[cfg(feature = "ed25519")]
+            Check::Ed25519(stream) => sha2::digest::Update::update(&mut **stream, chunk),
+        }
+    }
 }
 
 impl States {
-    fn as_mut_slice(&mut self) -> &mut [HmacSha256] {
+    fn update(&mut self, chunk: &[u8]) {
         match self {
-            States::One(one) => std::slice::from_mut(one),
-            States::Many(many) => many,
+            States::One(one) => one.update(chunk),
+            States::Many(many) => many.iter_mut().for_each(|(_, check)| check.update(chunk)),
         }
     }
 }
@@ -509,9 +655,7 @@ impl Verification {
         self.verifier.check_len(total)?;
         self.received = total;
         if self.verifier.inner.scheme.covers_body() {
-            for mac in self.states.as_mut_slice() {
-                mac.update(chunk);
-            }
+            self.states.update(chunk);
         }
         Ok(())
     }
@@ -550,17 +694,39 @@ impl Verification {
     /// assert_eq!(v.finish().unwrap_err(), hooksig::Error::SignatureMismatch);
     /// # Ok::<(), hooksig::Error>(())
     /// ```
-    pub fn finish(mut self) -> Result<Verified, Error> {
+    pub fn finish(self) -> Result<Verified, Error> {
         let scheme = &self.verifier.inner.scheme.inner;
         let mut ts_text = [0u8; 20];
         let fields = self.parsed.fields(&mut ts_text);
-        let mut found: Option<usize> = None;
-        for (index, state) in self.states.as_mut_slice().iter().enumerate() {
-            let mut mac = state.clone();
+        let candidates = &self.parsed.tags.candidates;
+        let hmac = |mut mac: HmacSha256| {
             keys::feed(&mut mac, scheme.suffix(), fields);
             let expected = keys::finish_expected(mac);
-            if bool::from(self.parsed.candidates.matches(&expected.0)) && found.is_none() {
-                found = Some(index);
+            bool::from(candidates.matches(&expected.0))
+        };
+        let mut found: Option<usize> = None;
+        match self.states {
+            States::One(mac) => {
+                if hmac(mac) {
+                    found = Some(0);
+                }
+            }
+            States::Many(checks) => {
+                for (index, check) in checks {
+                    let matched = match check {
+                        Check::Hmac(mac) => hmac(mac),
+                        #[cfg(feature = "ed25519")]
+                        Check::Ed25519(mut stream) => {
+                            found.is_none() && {
+                                keys::feed(&mut *stream, scheme.suffix(), fields);
+                                stream.finish()
+                            }
+                        }
+                    };
+                    if matched && found.is_none() {
+                        found = Some(index);
+                    }
+                }
             }
         }
         self.verifier.conclude(&self.parsed, found)
@@ -611,7 +777,9 @@ pub struct Verified {
 }
 
 impl Verified {
-    /// Which secret matched: its index in builder order.
+    /// Which key matched: its index in builder order, secrets and public keys in one
+    /// sequence (the order `secret`, `labeled_secret`, `public_key` and
+    /// `labeled_public_key` were called).
     ///
     /// ```
     /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "b")?.sign(b"{}")?;
@@ -632,7 +800,20 @@ impl Verified {
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn label(&self) -> Option<&str> {
-        self.verifier.inner.keys.get(self.key_index).and_then(|key| key.label.as_deref())
+        self.verifier.inner.keys.get(self.key_index).and_then(VerifyKey::label)
+    }
+
+    /// The algorithm of the key that matched: [`Algorithm::HmacSha256`] for a secret,
+    /// [`Algorithm::Ed25519`] for a public key.
+    ///
+    /// ```
+    /// let headers = hooksig::Signer::new(hooksig::Scheme::tale(), "a")?.sign(b"{}")?;
+    /// let v = hooksig::Verifier::new(hooksig::Scheme::tale(), "a")?;
+    /// assert_eq!(v.verify(&headers, b"{}")?.algorithm(), hooksig::Algorithm::HmacSha256);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn algorithm(&self) -> Algorithm {
+        self.verifier.inner.keys.get(self.key_index).map_or(Algorithm::HmacSha256, VerifyKey::algorithm)
     }
 
     /// The signed timestamp in unix seconds, for schemes that have one.
@@ -776,6 +957,7 @@ impl fmt::Debug for Verified {
             .field("scheme", &self.scheme().name())
             .field("key_index", &self.key_index)
             .field("label", &self.label())
+            .field("algorithm", &self.algorithm())
             .field("timestamp", &self.timestamp)
             .field("id", &self.id())
             .field("covers_body", &self.covers_body())

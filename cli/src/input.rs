@@ -8,12 +8,44 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use zeroize::Zeroizing;
 
-use crate::{BodyArgs, Failure, SecretArgs, SubMatches, warn};
+use crate::{BodyArgs, Failure, PublicKeyArgs, SecretArgs, SigningKeyArgs, SubMatches, warn};
 
-/// A secret and where it came from (the label names the source, never the value).
+/// What a key given on the command line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    /// An HMAC secret (`--secret-*`).
+    Secret,
+    /// An Ed25519 signing key (`--signing-key-*`).
+    Signing,
+    /// An Ed25519 public key (`--public-key-*`).
+    Public,
+}
+
+impl KeyKind {
+    /// How messages name it.
+    pub fn what(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "secret",
+            KeyKind::Signing => "signing key",
+            KeyKind::Public => "public key",
+        }
+    }
+
+    /// The option stem: `secret`, `signing-key`, `public-key`.
+    fn option(self) -> &'static str {
+        match self {
+            KeyKind::Secret => "secret",
+            KeyKind::Signing => "signing-key",
+            KeyKind::Public => "public-key",
+        }
+    }
+}
+
+/// A key and where it came from (the label names the source, never the value).
 pub struct Secret {
     pub label: String,
     pub value: Zeroizing<Vec<u8>>,
+    pub kind: KeyKind,
 }
 
 impl Secret {
@@ -58,49 +90,91 @@ pub fn system_time(secs: u64) -> Result<SystemTime, Failure> {
 
 /// Reads every secret, in command-line order.
 pub fn secrets(args: &SecretArgs, matches: SubMatches<'_>) -> Result<Vec<Secret>, Failure> {
-    let mut sources: Vec<(usize, Source)> = Vec::new();
+    keys(args, None, matches)
+}
+
+/// The Ed25519 options of a subcommand, of one kind.
+pub struct EdKeys<'a> {
+    kind: KeyKind,
+    env: &'a [String],
+    file: &'a [PathBuf],
+    arg: &'a [String],
+}
+
+impl<'a> From<&'a SigningKeyArgs> for EdKeys<'a> {
+    fn from(a: &'a SigningKeyArgs) -> Self {
+        EdKeys {
+            kind: KeyKind::Signing,
+            env: &a.signing_key_env,
+            file: &a.signing_key_file,
+            arg: &a.signing_key,
+        }
+    }
+}
+
+impl<'a> From<&'a PublicKeyArgs> for EdKeys<'a> {
+    fn from(a: &'a PublicKeyArgs) -> Self {
+        EdKeys { kind: KeyKind::Public, env: &a.public_key_env, file: &a.public_key_file, arg: &a.public_key }
+    }
+}
+
+/// Reads every secret and Ed25519 key, in command-line order (the order the library's
+/// key sequence and `key #N` follow).
+pub fn keys(
+    args: &SecretArgs,
+    ed: Option<EdKeys<'_>>,
+    matches: SubMatches<'_>,
+) -> Result<Vec<Secret>, Failure> {
+    let mut sources: Vec<(usize, KeyKind, Source)> = Vec::new();
     let position = |id: &str, n: usize| -> usize {
         matches.and_then(|m| m.indices_of(id)).and_then(|mut i| i.nth(n)).unwrap_or(usize::MAX)
     };
-    for (n, var) in args.secret_env.iter().enumerate() {
-        sources.push((position("secret_env", n), Source::Env(var.clone())));
+    let secret =
+        EdKeys { kind: KeyKind::Secret, env: &args.secret_env, file: &args.secret_file, arg: &args.secret };
+    for group in std::iter::once(secret).chain(ed) {
+        let id = group.kind.option().replace('-', "_");
+        for (n, var) in group.env.iter().enumerate() {
+            sources.push((position(&format!("{id}_env"), n), group.kind, Source::Env(var.clone())));
+        }
+        for (n, path) in group.file.iter().enumerate() {
+            sources.push((position(&format!("{id}_file"), n), group.kind, Source::File(path.clone())));
+        }
+        for (n, value) in group.arg.iter().enumerate() {
+            sources.push((position(&id, n), group.kind, Source::Arg(value.clone())));
+        }
+        if !group.arg.is_empty() && group.kind != KeyKind::Public {
+            let (what, option) = (group.kind.what(), group.kind.option());
+            warn(&format!(
+                "--{option} puts the {what} in your shell history and the process list; \
+                 prefer --{option}-env VAR or --{option}-file PATH"
+            ));
+        }
     }
-    for (n, path) in args.secret_file.iter().enumerate() {
-        sources.push((position("secret_file", n), Source::File(path.clone())));
-    }
-    for (n, value) in args.secret.iter().enumerate() {
-        sources.push((position("secret", n), Source::Arg(value.clone())));
-    }
-    sources.sort_by_key(|(pos, _)| *pos);
-    if !args.secret.is_empty() {
-        warn(
-            "--secret puts the secret in your shell history and the process list; \
-             prefer --secret-env VAR or --secret-file PATH",
-        );
-    }
-    sources.into_iter().map(|(_, source)| read_secret(source)).collect()
+    sources.sort_by_key(|(pos, ..)| *pos);
+    sources.into_iter().map(|(_, kind, source)| read_secret(kind, source)).collect()
 }
 
-fn read_secret(source: Source) -> Result<Secret, Failure> {
+fn read_secret(kind: KeyKind, source: Source) -> Result<Secret, Failure> {
+    let (what, option) = (kind.what(), kind.option());
     let secret = match source {
         Source::Env(var) => {
             let value = std::env::var_os(&var).ok_or_else(|| {
                 Failure::usage(format!("environment variable `{var}` is not set"))
-                    .hint(format!("export {var}=… first, or use --secret-file PATH"))
+                    .hint(format!("export {var}=… first, or use --{option}-file PATH"))
             })?;
-            Secret { label: format!("${var}"), value: Zeroizing::new(os_bytes(value, &var)?) }
+            Secret { label: format!("${var}"), value: Zeroizing::new(os_bytes(value, &var)?), kind }
         }
         Source::File(path) => {
-            let mut bytes = Zeroizing::new(read_file(&path, "secret file")?);
+            let mut bytes = Zeroizing::new(read_file(&path, &format!("{what} file"))?);
             strip_one_newline(&mut bytes);
-            Secret { label: format!("file {}", path.display()), value: bytes }
+            Secret { label: format!("file {}", path.display()), value: bytes, kind }
         }
         Source::Arg(value) => {
-            Secret { label: "--secret".to_owned(), value: Zeroizing::new(value.into_bytes()) }
+            Secret { label: format!("--{option}"), value: Zeroizing::new(value.into_bytes()), kind }
         }
     };
     if secret.value.is_empty() {
-        return Err(Failure::usage(format!("the secret from {} is empty", secret.label)));
+        return Err(Failure::usage(format!("the {what} from {} is empty", secret.label)));
     }
     Ok(secret)
 }

@@ -18,6 +18,7 @@
 )]
 
 mod input;
+mod keygen;
 mod listen;
 mod probe;
 mod schemes;
@@ -32,11 +33,18 @@ use std::process::ExitCode;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use hooksig::Scheme;
+pub use input::KeyKind;
 
-const PRESETS_HELP: &str =
-    "tale, vocalis, github, oktave, standard-webhooks, svix, stripe, slack, shopify (see `hooksig schemes`)";
+const PRESETS_HELP: &str = "tale, vocalis, github, oktave, standard-webhooks, svix, stripe, slack, shopify, discord \
+     (see `hooksig schemes`)";
 
-const SECRET_HEADING: &str = "Secret (at least one; repeat for key rotation; never printed)";
+const SECRET_HEADING: &str = "Secret (HMAC; at least one key; repeat for key rotation; never printed)";
+
+const SIGNING_KEY_HEADING: &str =
+    "Ed25519 signing key (standard-webhooks `v1a`, discord; with or instead of secrets; never printed)";
+
+const PUBLIC_KEY_HEADING: &str =
+    "Ed25519 public key (standard-webhooks `v1a`, discord; with or instead of secrets)";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -48,12 +56,15 @@ Examples:
   hooksig send http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET --data '{}' --repeat 3
   hooksig send https://localhost:8443/hook --cacert dev-cert.pem --scheme github --secret-env HOOK_SECRET --data '{}'
   hooksig probe http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET
+  hooksig keygen --scheme standard-webhooks > keys.txt
+  hooksig sign --scheme standard-webhooks --signing-key-file whsk.txt --data '{}'
+  hooksig verify --scheme discord --public-key-env DISCORD_PUBLIC_KEY -H @headers.txt --file body.json
   hooksig schemes
 
 Exit codes: 0 success, 1 verification failed, receiver answered non-2xx or a probe check failed,
 2 usage error.";
 
-/// Sign and verify HMAC-SHA256 webhook signatures from the command line.
+/// Sign and verify webhook signatures (HMAC-SHA256 and Ed25519) from the command line.
 #[derive(Parser)]
 #[command(name = "hooksig", version, after_help = AFTER_HELP, propagate_version = true)]
 struct Cli {
@@ -78,6 +89,9 @@ enum Command {
     Probe(probe::ProbeArgs),
     /// List the preset schemes: headers, what the MAC covers, encoding, tolerance.
     Schemes,
+    /// Print a fresh key: an Ed25519 signing key and its public key, or with
+    /// --symmetric an HMAC secret, in the scheme's format.
+    Keygen(keygen::KeygenArgs),
     /// Receive deliveries on a local port: verify each, explain rejections, forward
     /// to your app, keep them, and show them on a live page (/_hooksig/).
     Listen(listen::ListenArgs),
@@ -97,8 +111,10 @@ fn parse_scheme(name: &str) -> Result<Scheme, String> {
 
 /// Where the secret comes from. Repeat to give several (key rotation): they are used
 /// in command-line order. Deliberately not `Debug`, so no secret can be printed.
+/// At least one secret or Ed25519 key is required (checked by the `keys` group of
+/// each subcommand).
 #[derive(Clone, Args)]
-#[group(id = "secret_source", required = true, multiple = true)]
+#[group(id = "secret_source", required = false, multiple = true)]
 struct SecretArgs {
     /// Read the secret from this environment variable (preferred).
     #[arg(long, value_name = "VAR", help_heading = SECRET_HEADING)]
@@ -111,6 +127,39 @@ struct SecretArgs {
     /// process list (a warning is printed).
     #[arg(long, value_name = "SECRET", help_heading = SECRET_HEADING)]
     secret: Vec<String>,
+}
+
+/// Ed25519 signing keys (`sign`, `send`), in the scheme's format: `whsk_` + base64 for
+/// standard-webhooks, hex for discord. Used with the secrets in command-line order.
+/// Not `Debug`.
+#[derive(Clone, Args)]
+#[group(id = "signing_key_source", required = false, multiple = true)]
+struct SigningKeyArgs {
+    /// Read an Ed25519 signing key from this environment variable (preferred).
+    #[arg(long, value_name = "VAR", help_heading = SIGNING_KEY_HEADING)]
+    signing_key_env: Vec<String>,
+    /// Read an Ed25519 signing key from this file (one trailing newline removed).
+    #[arg(long, value_name = "PATH", help_heading = SIGNING_KEY_HEADING)]
+    signing_key_file: Vec<PathBuf>,
+    /// The signing key itself. Discouraged, like --secret (a warning is printed).
+    #[arg(long, value_name = "KEY", help_heading = SIGNING_KEY_HEADING)]
+    signing_key: Vec<String>,
+}
+
+/// Ed25519 public keys (`verify`), in the scheme's format: `whpk_` + base64 for
+/// standard-webhooks, 64 hex digits for discord.
+#[derive(Clone, Args)]
+#[group(id = "public_key_source", required = false, multiple = true)]
+struct PublicKeyArgs {
+    /// Read an Ed25519 public key from this environment variable.
+    #[arg(long, value_name = "VAR", help_heading = PUBLIC_KEY_HEADING)]
+    public_key_env: Vec<String>,
+    /// Read an Ed25519 public key from this file (one trailing newline removed).
+    #[arg(long, value_name = "PATH", help_heading = PUBLIC_KEY_HEADING)]
+    public_key_file: Vec<PathBuf>,
+    /// The public key itself (it is not a secret).
+    #[arg(long, value_name = "KEY", help_heading = PUBLIC_KEY_HEADING)]
+    public_key: Vec<String>,
 }
 
 /// Where the body comes from: --data, --file, or standard input.
@@ -174,6 +223,7 @@ fn main() -> ExitCode {
         Command::Send(args) => send::run(&args, sub),
         Command::Probe(args) => probe::run(&args, sub),
         Command::Schemes => schemes::run(),
+        Command::Keygen(args) => keygen::run(&args),
         Command::Listen(args) => listen::run(&args, sub),
     };
     match result {

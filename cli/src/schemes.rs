@@ -3,13 +3,15 @@
 use std::io::Write;
 use std::time::Duration;
 
-use hooksig::{Scheme, SecretFormat, SignatureFormat};
+use hooksig::{Algorithm, Scheme, SecretFormat, SignatureFormat};
 
 use crate::Failure;
 
 pub fn run() -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    out.write_all(table(&Scheme::presets()).as_bytes())?;
+    let mut presets = Scheme::presets();
+    presets.push(Scheme::discord());
+    out.write_all(table(&presets).as_bytes())?;
     out.flush()?;
     Ok(())
 }
@@ -45,7 +47,9 @@ fn table(presets: &[Scheme]) -> String {
     text.push_str(
         "\nTOLERANCE: how far the signed timestamp may lie in the past/future.\n\
          {id} is signed only where MAC COVERS names it; other (id) headers are sent but not signed.\n\
-         oktave does not sign the body.\n",
+         oktave does not sign the body.\n\
+         v1a and discord are Ed25519 signatures: give verifiers the public key (--public-key-*),\n\
+         signers the signing key (--signing-key-*); `hooksig keygen` makes a pair.\n",
     );
     text
 }
@@ -55,7 +59,10 @@ pub fn signature_shape(s: &Scheme) -> String {
     let tag = format!("<{:?}>", s.encoding()).to_lowercase();
     match s.format() {
         SignatureFormat::Prefixed(prefix) => format!("{prefix}{tag}"),
-        SignatureFormat::VersionedList { version } => format!("{version},{tag} …"),
+        SignatureFormat::VersionedList { .. } => {
+            let entries: Vec<String> = s.versions().map(|(v, _)| format!("{v},{tag}")).collect();
+            format!("{} …", entries.join(" "))
+        }
         SignatureFormat::KeyValue { timestamp_key, signature_key } => {
             format!("{timestamp_key}=<unix>,{signature_key}={tag}")
         }
@@ -93,6 +100,18 @@ fn duration(d: Duration) -> String {
 }
 
 fn secret(s: &Scheme) -> String {
+    let ed25519 = match s.public_key_format() {
+        SecretFormat::Base64 { prefix } => format!("{prefix}<base64> (public)"),
+        _ => "<hex> (public key)".to_owned(),
+    };
+    if !s.supports(Algorithm::HmacSha256) {
+        return ed25519;
+    }
+    let hmac = secret_format(s);
+    if s.supports(Algorithm::Ed25519) { format!("{hmac}; v1a: {ed25519}") } else { hmac }
+}
+
+fn secret_format(s: &Scheme) -> String {
     match s.secret_format() {
         SecretFormat::Raw if s.name() == "stripe" => "whsec_… as is".to_owned(),
         SecretFormat::Raw => "raw bytes".to_owned(),

@@ -9,9 +9,9 @@ use clap::Args;
 use http::{HeaderValue, Uri, header::CONTENT_TYPE};
 
 use crate::input;
-use crate::sign::{content_type, sign_delivery};
+use crate::sign::{SIGNING_KEYS, content_type, sign_delivery};
 use crate::tls;
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches};
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SigningKeyArgs, SubMatches};
 
 /// The most bytes of a response body read and printed.
 const MAX_RESPONSE: u64 = 10 * 1024 * 1024;
@@ -21,6 +21,7 @@ const MAX_RESPONSE: u64 = 10 * 1024 * 1024;
 const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(SIGNING_KEYS)))]
 pub struct SendArgs {
     /// Where to POST the delivery: http://, e.g. a receiver on 127.0.0.1, or https://
     /// (its certificate checked against this system's roots and any --cacert).
@@ -30,6 +31,8 @@ pub struct SendArgs {
     scheme: SchemeArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    signing_keys: SigningKeyArgs,
     #[command(flatten)]
     body: BodyArgs,
     /// The delivery id, for schemes with an id header (default: a fresh random id).
@@ -69,7 +72,7 @@ pub fn run(args: &SendArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let tls = tls::for_uri(&uri, &args.url, &args.cacert, args.insecure)?;
     let extra = input::extra_headers(&args.headers)?;
     let scheme = &args.scheme.scheme;
-    let secrets = input::secrets(&args.secrets, matches)?;
+    let secrets = input::keys(&args.secrets, Some((&args.signing_keys).into()), matches)?;
     let body = input::body(&args.body)?;
     let delivery = sign_delivery(scheme, &secrets, body, args.id.as_deref(), args.timestamp)?;
 

@@ -8,15 +8,22 @@ use hooksig::{Scheme, Signer};
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 
-use crate::input::{self, Body, BodySource, Extra, Secret};
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches, warn};
+use crate::input::{self, Body, BodySource, Extra, KeyKind, Secret};
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SigningKeyArgs, SubMatches, warn};
+
+/// The options that give `sign` and `send` their keys: at least one is required.
+pub const SIGNING_KEYS: [&str; 6] =
+    ["secret_env", "secret_file", "secret", "signing_key_env", "signing_key_file", "signing_key"];
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(SIGNING_KEYS)))]
 pub struct SignArgs {
     #[command(flatten)]
     scheme: SchemeArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    signing_keys: SigningKeyArgs,
     #[command(flatten)]
     body: BodyArgs,
     /// The delivery id, for schemes with an id header (default: a fresh random id).
@@ -60,7 +67,7 @@ pub fn sign_delivery(
     if timestamp.is_some() && !scheme.has_timestamp() {
         warn(&format!("{} has no timestamp; --timestamp is ignored", scheme.name()));
     }
-    for secret in secrets {
+    for secret in secrets.iter().filter(|s| s.kind == KeyKind::Secret) {
         if secret.has_outer_whitespace() {
             warn(&format!(
                 "the secret from {} starts or ends with whitespace, which is part of the key",
@@ -70,7 +77,10 @@ pub fn sign_delivery(
     }
     let mut builder = Signer::builder(scheme.clone());
     for secret in secrets {
-        builder = builder.labeled_secret(secret.label.as_str(), &*secret.value);
+        builder = match secret.kind {
+            KeyKind::Signing => builder.labeled_signing_key(secret.label.as_str(), &*secret.value),
+            _ => builder.labeled_secret(secret.label.as_str(), &*secret.value),
+        };
     }
     let signer = builder.build().map_err(|e| secret_failure(scheme, e))?;
     let at = match timestamp {
@@ -82,12 +92,45 @@ pub fn sign_delivery(
     Ok(Delivery { scheme: scheme.clone(), headers, body })
 }
 
-/// A signer or verifier refused a secret: name the format the scheme expects.
+/// A signer or verifier refused a key: name the format the scheme expects for that
+/// kind of key.
 pub fn secret_failure(scheme: &Scheme, e: hooksig::Error) -> Failure {
+    let reason = match &e {
+        hooksig::Error::InvalidSecret { reason } | hooksig::Error::InvalidKey { reason } => *reason,
+        _ => "",
+    };
     let failure = Failure::usage(e.to_string());
-    match scheme.secret_format() {
+    if reason.contains("no Ed25519 signature version") {
+        return failure.hint(format!(
+            "{} signs with HMAC secrets only: use --secret-env VAR (the Ed25519 schemes are standard-webhooks, \
+             svix and discord)",
+            scheme.name()
+        ));
+    }
+    if reason.contains("no HMAC-SHA256 signature version") {
+        return failure.hint(format!(
+            "{} signs with Ed25519 only: use --signing-key-env VAR to sign, --public-key-env VAR to verify",
+            scheme.name()
+        ));
+    }
+    let (what, format) = if reason.contains("public key") {
+        ("public keys", scheme.public_key_format())
+    } else if reason.contains("signing key") {
+        ("signing keys", scheme.signing_key_format())
+    } else {
+        ("secrets", scheme.secret_format())
+    };
+    match format {
         hooksig::SecretFormat::Base64 { prefix } => failure.hint(format!(
-            "{} secrets are `{prefix}` followed by base64, exactly as the dashboard shows them",
+            "{} {what} are `{prefix}` followed by base64, exactly as the dashboard shows them",
+            scheme.name()
+        )),
+        hooksig::SecretFormat::Hex if what == "public keys" => failure.hint(format!(
+            "{} public keys are 64 hex digits, exactly as the developer portal shows them",
+            scheme.name()
+        )),
+        hooksig::SecretFormat::Hex => failure.hint(format!(
+            "{} {what} are hex: the 32-byte seed (64 digits) or seed and public key (128 digits)",
             scheme.name()
         )),
         _ => failure,
@@ -97,7 +140,7 @@ pub fn secret_failure(scheme: &Scheme, e: hooksig::Error) -> Failure {
 pub fn run(args: &SignArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let scheme = &args.scheme.scheme;
     let extra = input::extra_headers(&args.headers)?;
-    let secrets = input::secrets(&args.secrets, matches)?;
+    let secrets = input::keys(&args.secrets, Some((&args.signing_keys).into()), matches)?;
     let body = input::body(&args.body)?;
     let delivery = sign_delivery(scheme, &secrets, body, args.id.as_deref(), args.timestamp)?;
     let mut out = std::io::stdout().lock();

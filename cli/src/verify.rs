@@ -8,16 +8,21 @@ use clap::Args;
 use hooksig::diagnosis::{Diagnosis, Hint};
 use hooksig::{Scheme, Verified, Verifier};
 
-use crate::input;
+use crate::input::{self, KeyKind};
 use crate::sign::secret_failure;
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches};
+use crate::{BodyArgs, Failure, PublicKeyArgs, SchemeArg, SecretArgs, SubMatches};
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(
+    ["secret_env", "secret_file", "secret", "public_key_env", "public_key_file", "public_key"]
+)))]
 pub struct VerifyArgs {
     #[command(flatten)]
     scheme: SchemeArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    public_keys: PublicKeyArgs,
     #[command(flatten)]
     body: BodyArgs,
     /// A header of the delivery as `Name: value`; repeat for each header. `@PATH`
@@ -33,19 +38,24 @@ pub struct VerifyArgs {
 
 pub fn run(args: &VerifyArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let scheme = &args.scheme.scheme;
-    let secrets = input::secrets(&args.secrets, matches)?;
+    let secrets = input::keys(&args.secrets, Some((&args.public_keys).into()), matches)?;
     let body = input::body(&args.body)?;
     let headers = input::headers(&args.headers)?;
     let (now, now_from) = match args.now {
         Some(t) => (input::system_time(t)?, "--now"),
         None => (SystemTime::now(), "the system clock"),
     };
-    let diagnosis =
-        secrets.iter().fold(Diagnosis::new(scheme.clone()), |d, s| d.secret(s.label.as_str(), &*s.value));
+    let diagnosis = secrets.iter().fold(Diagnosis::new(scheme.clone()), |d, s| match s.kind {
+        KeyKind::Public => d.public_key(s.label.as_str(), &*s.value),
+        _ => d.secret(s.label.as_str(), &*s.value),
+    });
 
     let mut builder = Verifier::builder(scheme.clone());
     for secret in &secrets {
-        builder = builder.labeled_secret(secret.label.as_str(), &*secret.value);
+        builder = match secret.kind {
+            KeyKind::Public => builder.labeled_public_key(secret.label.as_str(), &*secret.value),
+            _ => builder.labeled_secret(secret.label.as_str(), &*secret.value),
+        };
     }
     let verifier = match builder.build() {
         Ok(v) => v,
@@ -108,7 +118,11 @@ fn verified_line(v: &Verified, now: SystemTime) -> String {
         Some(id) => format!("id {id} (not signed)"),
         None => "no id".to_owned(),
     };
-    format!("verified: key #{}{label}, {timestamp}, {id}", v.key_index())
+    let kind = match v.algorithm() {
+        hooksig::Algorithm::Ed25519 => ", an Ed25519 public key",
+        _ => "",
+    };
+    format!("verified: key #{}{label}{kind}, {timestamp}, {id}", v.key_index())
 }
 
 fn unix(t: SystemTime) -> u64 {

@@ -989,11 +989,22 @@ fn schemes_lists_every_preset_with_headers_mac_encoding_and_tolerance() {
         columns(lines.first().unwrap()),
         ["NAME", "HEADERS", "MAC COVERS", "ENCODING", "TOLERANCE", "SECRET"]
     );
-    let rows: Vec<Vec<String>> = lines.iter().skip(1).take(9).map(|l| columns(l)).collect();
+    let rows: Vec<Vec<String>> = lines.iter().skip(1).take(10).map(|l| columns(l)).collect();
     let names: Vec<&str> = rows.iter().map(|r| r.first().unwrap().as_str()).collect();
     assert_eq!(
         names,
-        ["tale", "vocalis", "github", "oktave", "standard-webhooks", "svix", "stripe", "slack", "shopify"]
+        [
+            "tale",
+            "vocalis",
+            "github",
+            "oktave",
+            "standard-webhooks",
+            "svix",
+            "stripe",
+            "slack",
+            "shopify",
+            "discord"
+        ]
     );
     let row = |name: &str| rows.iter().find(|r| r.first().unwrap() == name).unwrap().clone();
     assert_eq!(
@@ -1022,11 +1033,22 @@ fn schemes_lists_every_preset_with_headers_mac_encoding_and_tolerance() {
         row("svix"),
         [
             "svix",
-            "svix-signature: v1,<base64> …, svix-timestamp, svix-id (id)",
+            "svix-signature: v1,<base64> v1a,<base64> …, svix-timestamp, svix-id (id)",
             "{id}.{timestamp}.{body}",
             "base64",
             "±5m",
-            "whsec_<base64>"
+            "whsec_<base64>; v1a: whpk_<base64> (public)"
+        ]
+    );
+    assert_eq!(
+        row("discord"),
+        [
+            "discord",
+            "x-signature-ed25519: <hex>, x-signature-timestamp",
+            "{timestamp}{body}",
+            "hex",
+            "±5m",
+            "<hex> (public key)"
         ]
     );
     assert_eq!(
@@ -1645,4 +1667,224 @@ fn send_https_options_are_checked_before_anything_is_sent() {
     .run();
     assert!(out.has_hint("PEM (-----BEGIN CERTIFICATE-----)"), "{}", out.stderr);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------
+// Ed25519: keygen, --signing-key-*, --public-key-*
+
+/// `keygen`'s `name: value` lines.
+fn keygen_lines(out: &Out) -> std::collections::HashMap<String, String> {
+    out.assert_code(0);
+    out.stdout
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(": ").unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn keygen_prints_fresh_keys_in_each_schemes_format() {
+    let sw = keygen_lines(&hooksig(&["keygen", "--scheme", "standard-webhooks"]).run());
+    assert!(sw["signing-key"].starts_with("whsk_") && sw["signing-key"].len() == 5 + 44, "{sw:?}");
+    assert!(sw["public-key"].starts_with("whpk_") && sw["public-key"].len() == 5 + 44, "{sw:?}");
+    let again = keygen_lines(&hooksig(&["keygen", "--scheme", "standard-webhooks"]).run());
+    assert_ne!(sw["signing-key"], again["signing-key"]);
+
+    let discord = keygen_lines(&hooksig(&["keygen", "--scheme", "discord"]).run());
+    for key in ["signing-key", "public-key"] {
+        assert!(
+            discord[key].len() == 64 && discord[key].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{discord:?}"
+        );
+    }
+    let symmetric = keygen_lines(&hooksig(&["keygen", "--scheme", "standard-webhooks", "--symmetric"]).run());
+    assert!(symmetric["secret"].starts_with("whsec_"), "{symmetric:?}");
+    assert!(hooksig::Verifier::new(Scheme::standard_webhooks(), &symmetric["secret"]).is_ok());
+    let github = keygen_lines(&hooksig(&["keygen", "--scheme", "github", "--symmetric"]).run());
+    assert_eq!(github["secret"].len(), 64);
+
+    // Kinds the scheme does not have: usage errors with the way out.
+    let out = hooksig(&["keygen", "--scheme", "github"]).run();
+    out.assert_code(2);
+    assert!(out.has_hint("hooksig keygen --scheme github --symmetric"), "{}", out.stderr);
+    let out = hooksig(&["keygen", "--scheme", "discord", "--symmetric"]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("discord has no HMAC secrets"), "{}", out.stderr);
+
+    // --out: the signing key goes to a new owner-only file, only the public key is printed.
+    let dir = temp_dir("keygen-out");
+    let path = dir.join("whsk.txt");
+    let _ = std::fs::remove_file(&path);
+    let out = hooksig(&["keygen", "--scheme", "standard-webhooks", "--out", path.to_str().unwrap()]).run();
+    let printed = keygen_lines(&out);
+    assert_eq!(printed.keys().collect::<Vec<_>>(), ["public-key"]);
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.starts_with("whsk_") && written.ends_with('\n'));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let out = hooksig(&["keygen", "--scheme", "standard-webhooks", "--out", path.to_str().unwrap()]).run();
+    out.assert_code(2); // never overwrites
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+}
+
+#[test]
+fn sign_with_a_signing_key_is_verified_by_the_cli_and_the_python_reference() {
+    let pair = keygen_lines(&hooksig(&["keygen", "--scheme", "standard-webhooks"]).run());
+    let (sk, pk) = (pair["signing-key"].clone(), pair["public-key"].clone());
+    let body = r#"{"type":"invoice.paid"}"#;
+    let ts = T0.to_string();
+    // A secret and a signing key: one header, `v1` then `v1a`, in command-line order.
+    let out = hooksig(&[
+        "sign",
+        "-s",
+        "standard-webhooks",
+        "--secret-env",
+        "SEC",
+        "--signing-key-env",
+        "SK",
+        "--data",
+        body,
+        "--timestamp",
+        &ts,
+        "--id",
+        "msg_cli_ed",
+    ])
+    .env("SEC", WHSEC)
+    .env("SK", &sk)
+    .run();
+    out.assert_code(0);
+    assert!(!out.stdout.contains(&sk) && !out.stderr.contains(&sk), "the signing key was printed");
+    let headers = parse_headers(&out.stdout);
+    let signature = &headers.iter().find(|(n, _)| n == "webhook-signature").unwrap().1;
+    let versions: Vec<&str> = signature.split(' ').map(|e| e.split(',').next().unwrap()).collect();
+    assert_eq!(versions, ["v1", "v1a"]);
+
+    // The reference checks the `v1a` entry with the public key alone, and both keys.
+    let mut only_public = case("standard_webhooks", &[], &headers, body.as_bytes(), T0);
+    only_public["public_keys"] = json!([pk]);
+    let mut both = case("standard_webhooks", &[WHSEC], &headers, body.as_bytes(), T0);
+    both["public_keys"] = json!([pk]);
+    let results = reference_verify(&[only_public, both]);
+    assert_eq!(results[0], json!({"ok": true, "key_index": 0, "error": null}));
+    assert_eq!(results[1], json!({"ok": true, "key_index": 0, "error": null}));
+
+    // hooksig verify with the public key: the key, its kind, and exit 0.
+    let lines: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    let mut args =
+        vec!["verify", "-s", "standard-webhooks", "--public-key-env", "PK", "--data", body, "--now", &ts];
+    for l in &lines {
+        args.extend(["-H", l.as_str()]);
+    }
+    let out = hooksig(&args).env("PK", &pk).run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        [format!("verified: key #0 ($PK), an Ed25519 public key, timestamp {T0} (now), id msg_cli_ed")]
+    );
+    // The body changed: exit 1.
+    let mut tampered = args.clone();
+    let at = tampered.iter().position(|a| *a == body).unwrap();
+    tampered[at] = r#"{"type":"invoice.void"}"#;
+    hooksig(&tampered).env("PK", &pk).run().assert_code(1);
+    // The signing key where the public key belongs: a usage error that names it.
+    let out = hooksig(&args).env("PK", &sk).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("a secret signing key was given where a public key belongs"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&sk));
+    // A public key for a scheme without Ed25519: refused, with the way out.
+    let out = hooksig(&[
+        "verify",
+        "-s",
+        "github",
+        "--public-key",
+        &pk,
+        "--data",
+        "x",
+        "-H",
+        "X-Hub-Signature-256: sha256=00",
+    ])
+    .run();
+    out.assert_code(2);
+    assert!(out.has_hint("github signs with HMAC secrets only"), "{}", out.stderr);
+}
+
+#[test]
+fn discord_sign_verify_and_send_with_hex_keys() {
+    let pair = keygen_lines(&hooksig(&["keygen", "--scheme", "discord"]).run());
+    let (sk, pk) = (pair["signing-key"].clone(), pair["public-key"].clone());
+    let dir = temp_dir("discord");
+    let sk_file = dir.join("sk.txt");
+    std::fs::write(&sk_file, format!("{sk}\n")).unwrap();
+    let body = r#"{"type":1}"#;
+    let out =
+        hooksig(&["sign", "-s", "discord", "--signing-key-file", sk_file.to_str().unwrap(), "--data", body])
+            .run();
+    out.assert_code(0);
+    let headers = parse_headers(&out.stdout);
+    let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["x-signature-timestamp", "x-signature-ed25519"]);
+    let mut reference = case("discord", &[], &headers, body.as_bytes(), headers[0].1.parse().unwrap());
+    reference["public_keys"] = json!([pk]);
+    assert_eq!(reference_verify(&[reference])[0]["ok"], json!(true));
+
+    let lines: Vec<String> = headers.iter().map(|(n, v)| format!("{n}: {v}")).collect();
+    let out = hooksig(&[
+        "verify",
+        "-s",
+        "discord",
+        "--public-key",
+        &pk,
+        "-H",
+        &lines[0],
+        "-H",
+        &lines[1],
+        "--data",
+        body,
+    ])
+    .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.starts_with("verified: key #0 (--public-key), an Ed25519 public key, timestamp"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.is_empty(), "a public key on the command line is no secret: {}", out.stderr);
+    // A secret for Discord: refused with the way out.
+    let out = hooksig(&["sign", "-s", "discord", "--secret-env", "S", "--data", body]).env("S", "k").run();
+    out.assert_code(2);
+    assert!(out.has_hint("discord signs with Ed25519 only"), "{}", out.stderr);
+    // --signing-key on the command line warns, and never echoes the key.
+    let out = hooksig(&["sign", "-s", "discord", "--signing-key", &sk, "--data", body]).run();
+    out.assert_code(0);
+    assert!(
+        out.stderr.contains("--signing-key puts the signing key in your shell history"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(&sk) && !out.stdout.contains(&sk));
+
+    // send: a receiver holding the public key accepts the interaction.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let verifier = Verifier::builder(Scheme::discord()).public_key(&pk).build().unwrap();
+    let shared = Arc::new(Shared { verifier, calls: Mutex::new(Vec::new()) });
+    let app = axum::Router::new().route("/hook", post(hook)).with_state(shared.clone());
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    let out = hooksig(&["send", &url, "-s", "discord", "--signing-key-env", "SK", "--data", body])
+        .env("SK", &sk)
+        .run();
+    out.assert_code(0);
+    let calls = shared.calls.lock().unwrap();
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].verified);
 }

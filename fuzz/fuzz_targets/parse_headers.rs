@@ -20,12 +20,19 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(scheme.name(), spec.name);
         // The case's secrets may not be valid for every preset; the header stage does
         // not depend on them, so fall back to the preset's default secret.
-        let verifier = match case.verifier_for(scheme.clone()) {
-            Ok(v) => v,
+        let (verifier, wants) = match case.verifier_for(scheme.clone()) {
+            Ok(v) => {
+                let wants = model::Wants { hmac: !case.secrets.is_empty(), ed25519: !case.public_keys.is_empty() };
+                (v, wants)
+            }
             Err(e) => {
-                assert!(matches!(e, Error::InvalidSecret { .. }), "{e:?}");
-                assert!(case.secrets.iter().any(|s| model::decode_secret(spec, s).is_none()));
-                Verifier::new(scheme, spec.default_secret).expect("default secret")
+                assert!(matches!(e, Error::InvalidSecret { .. } | Error::InvalidKey { .. }), "{e:?}");
+                assert!(
+                    case.secrets.iter().any(|s| model::decode_secret(spec, s).is_none())
+                        || case.public_keys.iter().any(|k| model::decode_public(spec, k).is_none())
+                );
+                let wants = model::Wants { hmac: true, ed25519: false };
+                (Verifier::new(scheme, spec.default_secret).expect("default secret"), wants)
             }
         };
         let got = verifier.begin_at(&case.headers, at(case.now));
@@ -52,13 +59,15 @@ fuzz_target!(|data: &[u8]| {
             Ok(_) => {}
         }
 
-        let want = model::parse(spec, &case.headers, case.now);
+        let want = model::parse(spec, &case.headers, case.now, wants);
         match (&got, &want) {
             (Ok(verification), Some(parsed)) => {
                 assert_eq!(verification.received(), 0);
                 let lines = case.headers.values(spec.signature);
                 assert!(!lines.is_empty() && lines.iter().all(|l| l.len() <= hooksig::MAX_HEADER_LEN));
-                assert!((1..=hooksig::MAX_CANDIDATES).contains(&parsed.candidates.len()));
+                let candidates = parsed.candidates.len() + parsed.signatures.len();
+                assert!((1..=hooksig::MAX_CANDIDATES).contains(&candidates));
+                assert!(parsed.signatures.len() <= hooksig::MAX_ED25519_CANDIDATES);
                 assert_eq!(parsed.timestamp.is_some(), spec.has_timestamp());
             }
             (Err(e), None) => check_error(e, &case),

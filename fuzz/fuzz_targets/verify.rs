@@ -13,17 +13,18 @@ fuzz_target!(|data: &[u8]| {
     let Some(case) = Case::parse(data) else { return };
     let spec = &model::SPECS[case.preset];
     let keys: Option<Vec<Vec<u8>>> = case.secrets.iter().map(|s| model::decode_secret(spec, s)).collect();
-    let verifier = match (keys, case.verifier()) {
-        (Some(keys), Ok(v)) => (keys, v),
-        (None, Err(Error::InvalidSecret { .. })) => return,
-        (keys, v) => panic!("secret decoding disagrees: model {keys:?}, hooksig {v:?}"),
+    let publics: Option<Vec<_>> = case.public_keys.iter().map(|k| model::decode_public(spec, k)).collect();
+    let (keys, publics, verifier) = match (keys, publics, case.verifier()) {
+        (Some(keys), Some(publics), Ok(v)) => (keys, publics, v),
+        (None, _, Err(Error::InvalidSecret { .. })) => return,
+        (Some(_), None, Err(Error::InvalidKey { .. })) => return,
+        (keys, publics, v) => panic!("key decoding disagrees: model {keys:?} {publics:?}, hooksig {v:?}"),
     };
-    let (keys, verifier) = verifier;
     let max_body = case.max_body.unwrap_or(spec.max_body);
     assert_eq!(verifier.max_body(), max_body);
 
     let got = verifier.verify_at(&case.headers, &case.body, at(case.now));
-    let want = model::verify(spec, &keys, &case.headers, &case.body, case.now, max_body);
+    let want = model::verify(spec, &keys, &publics, &case.headers, &case.body, case.now, max_body);
     if trace() {
         eprintln!("verdict {}: {:?}", spec.name, got.as_ref().map(|v| v.key_index()));
     }

@@ -13,7 +13,10 @@
 //!
 //! ```text
 //! <1 byte: preset index, modulo 9>
-//! @secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw   (repeatable, up to 4; default per preset)
+//! @secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw   (repeatable, up to 4; default per preset
+//!                                                  when neither a secret nor a public key is given)
+//! @pk 0                                           (an Ed25519 public key, up to 2: `0`/`1` are the
+//!                                                  test keys' `whpk_…`, anything else is taken as is)
 //! @now 1700000000                                 (the verifier's clock, unix seconds)
 //! @ts 1700000000                                  (the timestamp `{ts}` expands to and the MACs use)
 //! @id msg_1                                       (the id `{id}` expands to and the MACs use)
@@ -27,6 +30,7 @@
 //!
 //! In values, `{sig0}`…`{sig3}` expand to the tag of secret k over the message built
 //! from `@ts`/`@id` and the body, in the preset's encoding (`{SIG0}`: upper-case hex);
+//! `{ed0}`/`{ed1}` to test key k's Ed25519 signature over that message, in base64;
 //! `{ts}`, `{id}` and `{now}` expand to their values. The model never trusts these
 //! intended values: it parses the headers as received.
 
@@ -82,6 +86,8 @@ pub struct Case {
     pub preset: usize,
     /// Secrets as the dashboard shows them.
     pub secrets: Vec<Vec<u8>>,
+    /// Ed25519 public keys as the dashboard shows them (`whpk_…`).
+    pub public_keys: Vec<Vec<u8>>,
     /// The verifier's clock.
     pub now: u64,
     /// Body limit override.
@@ -110,6 +116,7 @@ impl Case {
         };
 
         let mut secrets: Vec<Vec<u8>> = Vec::new();
+        let mut public_keys: Vec<Vec<u8>> = Vec::new();
         let mut now = DEFAULT_NOW;
         let mut ts: Option<Vec<u8>> = None;
         let mut id: Vec<u8> = b"msg_1".to_vec();
@@ -121,6 +128,10 @@ impl Case {
                 let (key, value) = split_at_byte(directive, b' ').unwrap_or((directive, b""));
                 match key {
                     b"secret" if secrets.len() < 4 => secrets.push(value.to_vec()),
+                    b"pk" if public_keys.len() < 2 => public_keys.push(match value {
+                        b"0" | b"1" => model::test_public_key(usize::from(value[0] - b'0')).into_bytes(),
+                        other => other.to_vec(),
+                    }),
                     // A `SystemTime` holds at most i64::MAX seconds.
                     b"now" => now = decimal(value).unwrap_or(DEFAULT_NOW).min(i64::MAX as u64),
                     b"ts" => ts = Some(value.to_vec()),
@@ -145,7 +156,7 @@ impl Case {
             let value = value.strip_prefix(b" ").unwrap_or(value);
             lines.push((name, value.to_vec()));
         }
-        if secrets.is_empty() {
+        if secrets.is_empty() && public_keys.is_empty() {
             secrets.push(spec.default_secret.as_bytes().to_vec());
         }
         let ts = ts.unwrap_or_else(|| now.to_string().into_bytes());
@@ -175,6 +186,12 @@ impl Case {
                         rest = after;
                         continue;
                     }
+                    if let Some(k) = [&b"{ed0}"[..], b"{ed1}"].iter().position(|p| rest.starts_with(p)) {
+                        let sig = model::ed25519_sign(k, &model::message(spec, &id, &ts, &body));
+                        out.extend_from_slice(<base64ct::Base64 as base64ct::Encoding>::encode_string(&sig).as_bytes());
+                        rest = &rest[5..];
+                        continue;
+                    }
                     let mut expanded = false;
                     for (pat, with) in
                         [(&b"{ts}"[..], &ts[..]), (b"{id}", &id[..]), (b"{now}", now_text.as_bytes())]
@@ -195,7 +212,7 @@ impl Case {
             }
             headers.0.push((name, out));
         }
-        Some(Case { preset, secrets, now, max_body, chunks, headers, body })
+        Some(Case { preset, secrets, public_keys, now, max_body, chunks, headers, body })
     }
 
     /// hooksig's verifier for this case, or its build error.
@@ -208,6 +225,9 @@ impl Case {
         let mut builder = hooksig::Verifier::builder(scheme);
         for s in &self.secrets {
             builder = builder.secret(s);
+        }
+        for k in &self.public_keys {
+            builder = builder.public_key(k);
         }
         if let Some(max) = self.max_body {
             builder = builder.max_body(max);

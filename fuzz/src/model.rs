@@ -13,11 +13,54 @@
 //!   UTF-8, required only when the MAC covers them;
 //! - the body is at most the limit;
 //! - secrets: raw bytes, non-empty; or (Standard Webhooks, Svix) an optional
-//!   `whsec_` prefix and standard base64, padding optional, decoding to a non-empty key.
+//!   `whsec_` prefix and standard base64, padding optional, decoding to a non-empty key;
+//! - Ed25519 (Standard Webhooks, Svix: `v1a` entries, read only when the verifier has
+//!   a public key; `v1` entries only when it has a secret): 88 characters of canonical
+//!   padded base64, at most 4 per delivery, checked with `ed25519-dalek`'s
+//!   `verify_strict`; public keys are `whpk_` (optional) + base64 of 32 bytes, a point
+//!   not of small order, never a `whsk_` string; keys are tried secrets first, then
+//!   public keys (the order the case's verifier adds them).
 
 use base64ct::{Base64, Base64Unpadded, Encoding as _};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+/// The seeds of the test signing keys behind `{ed0}` and `{ed1}` and `@pk 0`/`@pk 1`
+/// (RFC 8032, section 7.1, tests 1 and 2).
+pub const ED25519_SEEDS: [[u8; 32]; 2] = [
+    [
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49,
+        0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+    ],
+    [
+        0x4c, 0xcd, 0x08, 0x9b, 0x28, 0xff, 0x96, 0xda, 0x9d, 0xb6, 0xc3, 0x46, 0xec, 0x11, 0x4e, 0x0f, 0x5b, 0x8a,
+        0x31, 0x9f, 0x35, 0xab, 0xa6, 0x24, 0xda, 0x8c, 0xf6, 0xed, 0x4f, 0xb8, 0xa6, 0xfb,
+    ],
+];
+
+/// The `whpk_` form of test key `k`'s public key.
+pub fn test_public_key(k: usize) -> String {
+    let public = SigningKey::from_bytes(&ED25519_SEEDS[k % 2]).verifying_key();
+    format!("whpk_{}", Base64::encode_string(public.as_bytes()))
+}
+
+/// Test key `k`'s Ed25519 signature over `message`.
+pub fn ed25519_sign(k: usize, message: &[u8]) -> [u8; 64] {
+    SigningKey::from_bytes(&ED25519_SEEDS[k % 2]).sign(message).to_bytes()
+}
+
+/// The public key a `whpk_` string stands for, or `None` when the verifier must
+/// refuse it (or the preset has no Ed25519 version).
+pub fn decode_public(spec: &Spec, text: &[u8]) -> Option<VerifyingKey> {
+    if !spec.ed25519 || text.starts_with(b"whsk_") {
+        return None;
+    }
+    let body = std::str::from_utf8(text.strip_prefix(b"whpk_").unwrap_or(text)).ok()?;
+    let raw = Base64::decode_vec(body).or_else(|_| Base64Unpadded::decode_vec(body)).ok()?;
+    let key = VerifyingKey::from_bytes(&raw.try_into().ok()?).ok()?;
+    (!key.is_weak()).then_some(key)
+}
 
 /// The signature header's grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +103,8 @@ pub struct Spec {
     pub whsec_base64: bool,
     pub max_body: usize,
     pub default_secret: &'static str,
+    /// Whether `v1a` (Ed25519) entries are a version of the preset.
+    pub ed25519: bool,
 }
 
 const MIB: usize = 1024 * 1024;
@@ -80,6 +125,7 @@ const fn body_hex(name: &'static str, signature: &'static str, id: Option<&'stat
         whsec_base64: false,
         max_body: max,
         default_secret: RAW,
+        ed25519: false,
     }
 }
 
@@ -97,6 +143,7 @@ const fn standard(name: &'static str, id: &'static str, ts: &'static str, sig: &
         whsec_base64: true,
         max_body: 2 * MIB,
         default_secret: WHSEC,
+        ed25519: true,
     }
 }
 
@@ -118,6 +165,7 @@ pub const SPECS: [Spec; 9] = [
         whsec_base64: false,
         max_body: 2 * MIB,
         default_secret: RAW,
+        ed25519: false,
     },
     standard("standard_webhooks", "webhook-id", "webhook-timestamp", "webhook-signature"),
     standard("svix", "svix-id", "svix-timestamp", "svix-signature"),
@@ -134,6 +182,7 @@ pub const SPECS: [Spec; 9] = [
         whsec_base64: false,
         max_body: 2 * MIB,
         default_secret: "whsec_test_secret",
+        ed25519: false,
     },
     Spec {
         name: "slack",
@@ -148,6 +197,7 @@ pub const SPECS: [Spec; 9] = [
         whsec_base64: false,
         max_body: 2 * MIB,
         default_secret: RAW,
+        ed25519: false,
     },
     Spec {
         name: "shopify",
@@ -162,6 +212,7 @@ pub const SPECS: [Spec; 9] = [
         whsec_base64: false,
         max_body: 2 * MIB,
         default_secret: RAW,
+        ed25519: false,
     },
 ];
 
@@ -272,6 +323,30 @@ fn b64_value(c: u8) -> Option<u32> {
     }
 }
 
+/// Exactly 88 characters: 86 of the standard alphabet, then `==`, canonical (the 4
+/// unused bits of the last character are zero).
+pub fn decode_base64_64(text: &[u8]) -> Option<[u8; 64]> {
+    if text.len() != 88 || &text[86..] != b"==" {
+        return None;
+    }
+    let mut bits: u32 = 0;
+    let mut nbits = 0;
+    let mut out = Vec::with_capacity(64);
+    for &c in &text[..86] {
+        bits = bits << 6 | b64_value(c)?;
+        nbits += 6;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push((bits >> nbits) as u8);
+            bits &= (1 << nbits) - 1;
+        }
+    }
+    if nbits != 4 || bits != 0 {
+        return None;
+    }
+    out.try_into().ok()
+}
+
 /// Exactly 44 characters: 43 of the standard alphabet, then `=`, canonical.
 pub fn decode_base64(text: &[u8]) -> Option<[u8; 32]> {
     if text.len() != 44 || text[43] != b'=' {
@@ -316,19 +391,30 @@ pub fn parse_timestamp(text: &[u8]) -> Option<u64> {
 pub struct Parsed {
     /// Decoded candidate tags.
     pub candidates: Vec<[u8; 32]>,
+    /// Decoded Ed25519 signatures (`v1a`).
+    pub signatures: Vec<[u8; 64]>,
     /// The timestamp, as text and value.
     pub timestamp: Option<(Vec<u8>, u64)>,
     /// The id, when present.
     pub id: Option<Vec<u8>>,
 }
 
+/// Which entries the verifier reads: HMAC ones when it has secrets, Ed25519 ones when
+/// it has public keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wants {
+    pub hmac: bool,
+    pub ed25519: bool,
+}
+
 /// The header stage: grammar, counts, lengths, timestamp (with tolerance) and id.
-pub fn parse(spec: &Spec, headers: &crate::RawHeaders, now: u64) -> Option<Parsed> {
+pub fn parse(spec: &Spec, headers: &crate::RawHeaders, now: u64, wants: Wants) -> Option<Parsed> {
     let lines = headers.values(spec.signature);
     if lines.is_empty() {
         return None;
     }
     let mut candidates = Vec::new();
+    let mut signatures = Vec::new();
     let mut entries = 0usize;
     let mut stripe_ts: Option<(Vec<u8>, u64)> = None;
     let decode = |text: &[u8]| if spec.base64 { decode_base64(text) } else { decode_hex(text) };
@@ -340,14 +426,22 @@ pub fn parse(spec: &Spec, headers: &crate::RawHeaders, now: u64) -> Option<Parse
             Grammar::Prefixed(prefix) => {
                 let text = line.strip_prefix(prefix.as_bytes())?;
                 entries += 1;
-                candidates.push(decode(text)?);
+                if wants.hmac {
+                    candidates.push(decode(text)?);
+                }
             }
             Grammar::List => {
                 for token in line.split(|b| *b == b' ').filter(|t| !t.is_empty()) {
                     let comma = token.iter().position(|b| *b == b',')?;
                     entries += 1;
-                    if &token[..comma] == b"v1" {
-                        candidates.push(decode(&token[comma + 1..])?);
+                    let (version, text) = (&token[..comma], &token[comma + 1..]);
+                    if version == b"v1" && wants.hmac {
+                        candidates.push(decode(text)?);
+                    } else if version == b"v1a" && spec.ed25519 && wants.ed25519 {
+                        signatures.push(decode_base64_64(text)?);
+                        if signatures.len() > 4 {
+                            return None;
+                        }
                     }
                 }
             }
@@ -365,7 +459,7 @@ pub fn parse(spec: &Spec, headers: &crate::RawHeaders, now: u64) -> Option<Parse
                         stripe_ts = Some((value.to_vec(), parse_timestamp(value)?));
                     } else {
                         entries += 1;
-                        if key == b"v1" {
+                        if key == b"v1" && wants.hmac {
                             candidates.push(decode(value)?);
                         }
                     }
@@ -376,7 +470,7 @@ pub fn parse(spec: &Spec, headers: &crate::RawHeaders, now: u64) -> Option<Parse
             return None;
         }
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && signatures.is_empty() {
         return None;
     }
     let timestamp = match (spec.grammar, spec.timestamp) {
@@ -405,7 +499,7 @@ pub fn parse(spec: &Spec, headers: &crate::RawHeaders, now: u64) -> Option<Parse
         },
         None => None,
     };
-    Some(Parsed { candidates, timestamp, id })
+    Some(Parsed { candidates, signatures, timestamp, id })
 }
 
 /// The model's verdict: the index of the first secret whose MAC matches a candidate.
@@ -416,22 +510,30 @@ pub struct Accepted {
     pub id: Option<Vec<u8>>,
 }
 
-/// The whole verification. `keys` are the decoded secrets (all valid).
+/// The whole verification. `keys` are the decoded secrets and `publics` the decoded
+/// public keys (all valid); key indices count the secrets first.
 pub fn verify(
     spec: &Spec,
     keys: &[Vec<u8>],
+    publics: &[VerifyingKey],
     headers: &crate::RawHeaders,
     body: &[u8],
     now: u64,
     max_body: usize,
 ) -> Option<Accepted> {
-    let parsed = parse(spec, headers, now)?;
+    let wants = Wants { hmac: !keys.is_empty(), ed25519: !publics.is_empty() };
+    let parsed = parse(spec, headers, now, wants)?;
     if body.len() > max_body {
         return None;
     }
     let ts_text = parsed.timestamp.as_ref().map(|(t, _)| t.as_slice()).unwrap_or_default();
     let id = parsed.id.as_deref().unwrap_or_default();
     let message = message(spec, id, ts_text, body);
-    let key_index = keys.iter().position(|key| parsed.candidates.contains(&hmac(key, &message)))?;
+    let key_index = keys.iter().position(|key| parsed.candidates.contains(&hmac(key, &message))).or_else(|| {
+        let strict = |public: &VerifyingKey| {
+            parsed.signatures.iter().any(|s| public.verify_strict(&message, &Signature::from_bytes(s)).is_ok())
+        };
+        publics.iter().position(strict).map(|i| keys.len() + i)
+    })?;
     Some(Accepted { key_index, timestamp: parsed.timestamp.map(|(_, v)| v), id: parsed.id })
 }

@@ -194,7 +194,7 @@ fn compact(chunk: Bytes) -> Bytes {
     }
     match chunk.try_into_mut() {
         Ok(alone) => {
-            let unused = alone.capacity() - alone.len();
+            let unused = alone.capacity().saturating_sub(alone.len());
             if unused >= MIN_SLACK && unused > alone.len() / SLACK_DIVISOR {
                 Bytes::copy_from_slice(&alone)
             } else {

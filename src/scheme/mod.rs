@@ -88,6 +88,59 @@ pub enum SignatureFormat {
     },
 }
 
+/// The algorithm behind a signature version: a property of the scheme, so that one
+/// header can carry symmetric and asymmetric signatures side by side (Standard
+/// Webhooks' `v1` and `v1a`).
+///
+/// HMAC tags are checked against the verifier's secrets, Ed25519 signatures against
+/// its public keys (feature `ed25519`); a candidate is never tried with a key of the
+/// other kind.
+///
+/// ```
+/// use hooksig::{Algorithm, Scheme};
+/// let scheme = Scheme::standard_webhooks();
+/// assert_eq!(scheme.algorithm(), Algorithm::HmacSha256);
+/// assert_eq!(scheme.version_algorithm("v1"), Some(Algorithm::HmacSha256));
+/// assert_eq!(scheme.version_algorithm("v1a"), Some(Algorithm::Ed25519));
+/// assert_eq!(Algorithm::Ed25519.signature_len(), 64);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// HMAC-SHA256 with a shared secret: 32-byte tags, compared in constant time.
+    HmacSha256,
+    /// Ed25519 (RFC 8032, pure): 64-byte signatures made with a secret signing key and
+    /// checked with its public key, strictly (non-canonical signatures and small-order
+    /// keys refused). Needs the `ed25519` feature to sign or verify.
+    Ed25519,
+}
+
+impl Algorithm {
+    /// The algorithm's name as the CLI and docs show it.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Algorithm::Ed25519.as_str(), "ed25519");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha256 => "hmac-sha256",
+            Algorithm::Ed25519 => "ed25519",
+        }
+    }
+
+    /// The length of a decoded signature in bytes: 32 for HMAC-SHA256, 64 for Ed25519.
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Algorithm::HmacSha256.signature_len(), 32);
+    /// ```
+    pub fn signature_len(self) -> usize {
+        match self {
+            Algorithm::HmacSha256 => crate::tag::TAG_LEN,
+            Algorithm::Ed25519 => 64,
+        }
+    }
+}
+
 /// One piece of the signed message; the MAC covers the parts concatenated in order.
 ///
 /// ```
@@ -138,6 +191,8 @@ pub enum SecretFormat {
         /// The optional prefix.
         prefix: Cow<'static, str>,
     },
+    /// Hexadecimal digits, any case (Discord's public keys).
+    Hex,
 }
 
 /// How far a signed timestamp may lie from the verifier's clock.
@@ -176,9 +231,31 @@ pub(crate) struct SchemeInner {
     pub(crate) secret_format: SecretFormat,
     pub(crate) max_body: usize,
     pub(crate) id_prefix: Cow<'static, str>,
+    /// The signature versions and their algorithms. For a `VersionedList` the first
+    /// is the format's own version; for the other formats it is the only one, with
+    /// an empty name.
+    pub(crate) versions: Vec<(Cow<'static, str>, Algorithm)>,
+    pub(crate) public_key_format: SecretFormat,
+    pub(crate) signing_key_format: SecretFormat,
 }
 
 impl SchemeInner {
+    /// The algorithm of a `VersionedList` entry's version (`None`: not a version of
+    /// this scheme, skipped), or of every entry of the other formats.
+    pub(crate) fn algorithm_of(&self, version: &[u8]) -> Option<Algorithm> {
+        match self.format {
+            SignatureFormat::VersionedList { .. } => {
+                self.versions.iter().find(|(v, _)| v.as_bytes() == version).map(|(_, a)| *a)
+            }
+            _ => self.versions.first().map(|(_, a)| *a),
+        }
+    }
+
+    /// The first version signed with `algorithm`, if any: what a signer writes.
+    pub(crate) fn version_for(&self, algorithm: Algorithm) -> Option<&str> {
+        self.versions.iter().find(|(_, a)| *a == algorithm).map(|(v, _)| v.as_ref())
+    }
+
     /// Whether deliveries carry a timestamp: a timestamp header, or the timestamp
     /// pair of a `KeyValue` signature header.
     pub(crate) fn has_timestamp(&self) -> bool {
@@ -241,6 +318,10 @@ impl Scheme {
             secret_format: SecretFormat::Raw,
             max_body: DEFAULT_MAX_BODY,
             id_prefix: Cow::Borrowed(""),
+            algorithm: Algorithm::HmacSha256,
+            extra_versions: Vec::new(),
+            public_key_format: SecretFormat::Hex,
+            signing_key_format: SecretFormat::Hex,
         }
     }
 
@@ -410,6 +491,76 @@ impl Scheme {
         &self.inner.secret_format
     }
 
+    /// How a public key (Ed25519) is read.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, SecretFormat};
+    /// assert_eq!(Scheme::standard_webhooks().public_key_format(), &SecretFormat::Base64 { prefix: "whpk_".into() });
+    /// ```
+    pub fn public_key_format(&self) -> &SecretFormat {
+        &self.inner.public_key_format
+    }
+
+    /// How a secret signing key (Ed25519) is read.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, SecretFormat};
+    /// assert_eq!(Scheme::standard_webhooks().signing_key_format(), &SecretFormat::Base64 { prefix: "whsk_".into() });
+    /// ```
+    pub fn signing_key_format(&self) -> &SecretFormat {
+        &self.inner.signing_key_format
+    }
+
+    /// The algorithm of the format's own signatures (see [`SchemeBuilder::algorithm`]).
+    ///
+    /// ```
+    /// assert_eq!(hooksig::Scheme::github().algorithm(), hooksig::Algorithm::HmacSha256);
+    /// ```
+    pub fn algorithm(&self) -> Algorithm {
+        self.inner.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a)
+    }
+
+    /// The signature versions and their algorithms, the format's own first. For the
+    /// formats without versions (`Prefixed`, `KeyValue`) there is one, named `""`.
+    ///
+    /// ```
+    /// use hooksig::{Algorithm, Scheme};
+    /// let scheme = Scheme::standard_webhooks();
+    /// let versions: Vec<_> = scheme.versions().collect();
+    /// assert_eq!(versions, [("v1", Algorithm::HmacSha256), ("v1a", Algorithm::Ed25519)]);
+    /// let slack = Scheme::slack();
+    /// assert_eq!(slack.versions().collect::<Vec<_>>(), [("", Algorithm::HmacSha256)]);
+    /// ```
+    pub fn versions(&self) -> impl Iterator<Item = (&str, Algorithm)> + '_ {
+        self.inner.versions.iter().map(|(v, a)| (v.as_ref(), *a))
+    }
+
+    /// The algorithm of a signature version of a `VersionedList` scheme; `None` for a
+    /// version the scheme skips. For the other formats, the algorithm of every entry
+    /// whatever `version` is.
+    ///
+    /// ```
+    /// use hooksig::{Algorithm, Scheme};
+    /// assert_eq!(Scheme::svix().version_algorithm("v1a"), Some(Algorithm::Ed25519));
+    /// assert_eq!(Scheme::svix().version_algorithm("v2"), None);
+    /// ```
+    pub fn version_algorithm(&self, version: &str) -> Option<Algorithm> {
+        self.inner.algorithm_of(version.as_bytes())
+    }
+
+    /// Whether some signature version of the scheme uses `algorithm`: whether keys of
+    /// that kind (secrets for HMAC, public and signing keys for Ed25519) can be given
+    /// to its verifiers and signers.
+    ///
+    /// ```
+    /// use hooksig::{Algorithm, Scheme};
+    /// assert!(Scheme::standard_webhooks().supports(Algorithm::Ed25519));
+    /// assert!(!Scheme::stripe().supports(Algorithm::Ed25519));
+    /// ```
+    pub fn supports(&self, algorithm: Algorithm) -> bool {
+        self.inner.versions.iter().any(|(_, a)| *a == algorithm)
+    }
+
     /// The default body limit in bytes (2 MiB; 25 MiB for GitHub).
     ///
     /// ```
@@ -448,10 +599,17 @@ impl Scheme {
             secret_format: s.secret_format.clone(),
             max_body: s.max_body,
             id_prefix: s.id_prefix.clone(),
+            algorithm: s.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a),
+            extra_versions: s.versions.iter().skip(1).cloned().collect(),
+            public_key_format: s.public_key_format.clone(),
+            signing_key_format: s.signing_key_format.clone(),
         }
     }
 
-    /// Every preset, in a fixed order.
+    /// Every preset that takes HMAC secrets, in a fixed order (the same with every
+    /// feature set, so that code looping over it with a secret keeps working when
+    /// `ed25519` is enabled; `Scheme::discord`, Ed25519 only, is in
+    /// `Scheme::ed25519_presets`).
     ///
     /// ```
     /// let names: Vec<_> = hooksig::Scheme::presets().iter().map(|s| s.name().to_owned()).collect();
@@ -472,15 +630,34 @@ impl Scheme {
         ]
     }
 
+    /// Every preset with an Ed25519 signature version, in a fixed order:
+    /// [`Scheme::standard_webhooks`] and [`Scheme::svix`] (`v1a`), then
+    /// [`Scheme::discord`].
+    ///
+    /// ```
+    /// let names: Vec<_> = hooksig::Scheme::ed25519_presets().iter().map(|s| s.name().to_owned()).collect();
+    /// assert_eq!(names, ["standard_webhooks", "svix", "discord"]);
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn ed25519_presets() -> Vec<Scheme> {
+        vec![Scheme::standard_webhooks(), Scheme::svix(), Scheme::discord()]
+    }
+
     /// The preset with this name (`standard-webhooks` and `standard_webhooks` both
-    /// work), if any.
+    /// work), if any; `discord` too with the `ed25519` feature.
     ///
     /// ```
     /// assert_eq!(hooksig::Scheme::preset("stripe").unwrap().name(), "stripe");
     /// assert!(hooksig::Scheme::preset("nope").is_none());
+    /// assert_eq!(hooksig::Scheme::preset("discord").is_some(), cfg!(feature = "ed25519"));
     /// ```
     pub fn preset(name: &str) -> Option<Scheme> {
         let wanted = name.replace('-', "_").to_ascii_lowercase();
+        #[cfg(feature = "ed25519")]
+        if wanted == "discord" {
+            return Some(Scheme::discord());
+        }
         Scheme::presets().into_iter().find(|s| s.name() == wanted)
     }
 }
@@ -499,6 +676,9 @@ impl fmt::Debug for Scheme {
             .field("tolerance", &s.tolerance)
             .field("secret_format", &s.secret_format)
             .field("max_body", &s.max_body)
+            .field("versions", &s.versions)
+            .field("public_key_format", &s.public_key_format)
+            .field("signing_key_format", &s.signing_key_format)
             .finish()
     }
 }
@@ -537,6 +717,10 @@ pub struct SchemeBuilder {
     secret_format: SecretFormat,
     max_body: usize,
     id_prefix: Cow<'static, str>,
+    algorithm: Algorithm,
+    extra_versions: Vec<(Cow<'static, str>, Algorithm)>,
+    public_key_format: SecretFormat,
+    signing_key_format: SecretFormat,
 }
 
 /// Default tolerance when a timestamp source is set without one.
@@ -689,6 +873,83 @@ impl SchemeBuilder {
         self
     }
 
+    /// The algorithm of the format's own signatures: the `version` of a
+    /// [`SignatureFormat::VersionedList`], the tag after a
+    /// [`SignatureFormat::Prefixed`] prefix, the signature pairs of a
+    /// [`SignatureFormat::KeyValue`]. Default [`Algorithm::HmacSha256`].
+    ///
+    /// ```
+    /// use hooksig::{Algorithm, Encoding, Part, Scheme};
+    /// // An Ed25519-only scheme: a bare hex signature over `{timestamp}{body}`.
+    /// let scheme = Scheme::builder("interactions")
+    ///     .signature_header(http::HeaderName::from_static("x-signature"))
+    ///     .algorithm(Algorithm::Ed25519)
+    ///     .encoding(Encoding::Hex)
+    ///     .timestamp_header(http::HeaderName::from_static("x-timestamp"))
+    ///     .message([Part::Timestamp, Part::Body])
+    ///     .build()?;
+    /// assert_eq!(scheme.algorithm(), Algorithm::Ed25519);
+    /// assert!(!scheme.supports(Algorithm::HmacSha256));
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Declares another version of a [`SignatureFormat::VersionedList`] and its
+    /// algorithm, e.g. Standard Webhooks' `v1a` (Ed25519) beside `v1` (HMAC-SHA256).
+    /// Entries of that version become candidates for keys of that algorithm;
+    /// entries of undeclared versions are still skipped. The encoding is the
+    /// scheme's, with the algorithm's signature length. [`SchemeBuilder::build`]
+    /// refuses extra versions with the other formats.
+    ///
+    /// ```
+    /// use hooksig::{Algorithm, Encoding, Part, Scheme, SignatureFormat};
+    /// let scheme = Scheme::builder("acme")
+    ///     .signature_header(http::HeaderName::from_static("x-acme-signature"))
+    ///     .format(SignatureFormat::VersionedList { version: "s1".into() })
+    ///     .version("a1", Algorithm::Ed25519)
+    ///     .encoding(Encoding::Base64)
+    ///     .build()?;
+    /// assert_eq!(scheme.versions().collect::<Vec<_>>(), [("s1", Algorithm::HmacSha256), ("a1", Algorithm::Ed25519)]);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn version(mut self, version: impl Into<Cow<'static, str>>, algorithm: Algorithm) -> Self {
+        self.extra_versions.push((version.into(), algorithm));
+        self
+    }
+
+    /// How a public key (Ed25519) is read, e.g. Standard Webhooks' `whpk_` + base64
+    /// of the 32-byte key. Default [`SecretFormat::Hex`] (64 hex digits).
+    ///
+    /// ```
+    /// use hooksig::{Scheme, SecretFormat};
+    /// let b = Scheme::builder("x").signature_header(http::HeaderName::from_static("x-sig"));
+    /// let s = b.public_key_format(SecretFormat::Base64 { prefix: "pk_".into() }).build()?;
+    /// assert_eq!(s.public_key_format(), &SecretFormat::Base64 { prefix: "pk_".into() });
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn public_key_format(mut self, format: SecretFormat) -> Self {
+        self.public_key_format = format;
+        self
+    }
+
+    /// How a secret signing key (Ed25519) is read, e.g. Standard Webhooks' `whsk_` +
+    /// base64. The key is the 32-byte seed, or the 64-byte seed followed by its public
+    /// key (the halves must agree). Default [`SecretFormat::Hex`].
+    ///
+    /// ```
+    /// use hooksig::{Scheme, SecretFormat};
+    /// let s = Scheme::standard_webhooks().to_builder().signing_key_format(SecretFormat::Hex).build()?;
+    /// assert_eq!(s.signing_key_format(), &SecretFormat::Hex);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    pub fn signing_key_format(mut self, format: SecretFormat) -> Self {
+        self.signing_key_format = format;
+        self
+    }
+
     /// The default body limit in bytes.
     ///
     /// ```
@@ -779,6 +1040,24 @@ impl SchemeBuilder {
         if self.message.contains(&Part::Id) && self.id_header.is_none() {
             return invalid("the message uses an id but the scheme has no id header");
         }
+        let list_version = match &self.format {
+            SignatureFormat::VersionedList { version } => Some(version),
+            _ => None,
+        };
+        if !self.extra_versions.is_empty() {
+            let Some(first) = list_version else {
+                return invalid("extra signature versions need a VersionedList format");
+            };
+            for (i, (version, _)) in self.extra_versions.iter().enumerate() {
+                if version.is_empty() || version.contains([',', ' ']) {
+                    return invalid("a list version must be non-empty, without ',' or ' '");
+                }
+                let earlier = self.extra_versions.get(..i).unwrap_or_default();
+                if version == first || earlier.iter().any(|(v, _)| v == version) {
+                    return invalid("a signature version is declared twice");
+                }
+            }
+        }
         match &self.format {
             SignatureFormat::VersionedList { version }
                 if version.is_empty() || version.contains([',', ' ']) =>
@@ -804,6 +1083,12 @@ impl SchemeBuilder {
         let has_timestamp =
             self.timestamp_header.is_some() || matches!(self.format, SignatureFormat::KeyValue { .. });
         let tolerance = if has_timestamp { Some(self.tolerance_or_default()) } else { None };
+        let own_version = match &self.format {
+            SignatureFormat::VersionedList { version } => version.clone(),
+            _ => Cow::Borrowed(""),
+        };
+        let mut versions = vec![(own_version, self.algorithm)];
+        versions.extend(self.extra_versions);
         Scheme {
             inner: Arc::new(SchemeInner {
                 name: self.name,
@@ -820,6 +1105,9 @@ impl SchemeBuilder {
                 secret_format: self.secret_format,
                 max_body: self.max_body,
                 id_prefix: self.id_prefix,
+                versions,
+                public_key_format: self.public_key_format,
+                signing_key_format: self.signing_key_format,
             }),
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-use super::{Encoding, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat};
+use super::{Algorithm, Encoding, Part, Scheme, SchemeBuilder, SecretFormat, SignatureFormat};
 
 const FIVE_MINUTES: Duration = Duration::from_secs(300);
 
@@ -40,6 +40,9 @@ fn standard(name: &'static str, id: &'static str, ts: &'static str, sig: &'stati
         .message([Part::Id, Part::literal("."), Part::Timestamp, Part::literal("."), Part::Body])
         .tolerance(FIVE_MINUTES)
         .secret_format(SecretFormat::Base64 { prefix: Cow::Borrowed("whsec_") })
+        .version("v1a", Algorithm::Ed25519)
+        .public_key_format(SecretFormat::Base64 { prefix: Cow::Borrowed("whpk_") })
+        .signing_key_format(SecretFormat::Base64 { prefix: Cow::Borrowed("whsk_") })
         .generated_id_prefix("msg_")
         .build_unchecked()
 }
@@ -117,6 +120,11 @@ impl Scheme {
     /// `{webhook-id}.{webhook-timestamp}.{body}`, 5 minutes each way; the secret is
     /// `whsec_` + base64 (prefix optional).
     ///
+    /// The asymmetric version `v1a` (Ed25519 over the same message, 64-byte signatures
+    /// in base64) is declared too: with the `ed25519` feature, give the verifier a
+    /// `whpk_` public key and the signer a `whsk_` signing key; `v1` and `v1a` entries
+    /// can share one header. Without public keys, `v1a` entries are skipped.
+    ///
     /// ```
     /// let v = hooksig::Verifier::new(hooksig::Scheme::standard_webhooks(), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
     /// assert!(v.is_ok());
@@ -133,6 +141,37 @@ impl Scheme {
     /// ```
     pub fn svix() -> Scheme {
         standard("svix", "svix-id", "svix-timestamp", "svix-signature")
+    }
+
+    /// Discord interactions: `X-Signature-Ed25519: <hex>` (a 64-byte Ed25519
+    /// signature) over `X-Signature-Timestamp` followed directly by the body; the
+    /// application's public key is 64 hex digits. Discord publishes no tolerance; 5
+    /// minutes each way here. No delivery id: replay protection keys a delivery by
+    /// the digest of what was signed.
+    ///
+    /// ```
+    /// use hooksig::{Scheme, Signer, Verifier};
+    /// let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"; // RFC 8032, test 1
+    /// let public = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    /// let headers = Signer::builder(Scheme::discord()).signing_key(seed).build()?.sign(br#"{"type":1}"#)?;
+    /// let verified = Verifier::builder(Scheme::discord()).public_key(public).build()?.verify(&headers, br#"{"type":1}"#)?;
+    /// assert_eq!(verified.algorithm(), hooksig::Algorithm::Ed25519);
+    /// # Ok::<(), hooksig::Error>(())
+    /// ```
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub fn discord() -> Scheme {
+        Scheme::builder("discord")
+            .signature_header(header("x-signature-ed25519"))
+            .format(prefixed(""))
+            .algorithm(Algorithm::Ed25519)
+            .encoding(Encoding::Hex)
+            .timestamp_header(header("x-signature-timestamp"))
+            .message([Part::Timestamp, Part::Body])
+            .tolerance(FIVE_MINUTES)
+            .public_key_format(SecretFormat::Hex)
+            .signing_key_format(SecretFormat::Hex)
+            .build_unchecked()
     }
 
     /// Stripe: `Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>…]` over `{t}.{body}`; the
@@ -217,6 +256,22 @@ mod tests {
             ("shopify", false, false),
         ];
         assert_eq!(table, want.map(|(n, t, i)| (n.to_owned(), t, i)));
+    }
+
+    /// The Ed25519 presets pass validation too, and each takes the keys it declares.
+    #[cfg(feature = "ed25519")]
+    #[test]
+    fn ed25519_presets_pass_builder_validation() {
+        for scheme in Scheme::ed25519_presets() {
+            let rebuilt = scheme.to_builder().build().unwrap_or_else(|e| panic!("{}: {e}", scheme.name()));
+            assert_eq!(format!("{rebuilt:?}"), format!("{scheme:?}"));
+            assert!(scheme.supports(Algorithm::Ed25519));
+            assert_eq!(scheme.timestamp_covered(), scheme.has_timestamp(), "{}", scheme.name());
+        }
+        let discord = Scheme::discord();
+        assert!(discord.timestamp_covered() && !discord.id_covered() && discord.covers_body());
+        assert!(!discord.supports(Algorithm::HmacSha256));
+        assert_eq!(discord.message_template(), "{timestamp}{body}");
     }
 
     #[test]

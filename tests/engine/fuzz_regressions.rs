@@ -66,3 +66,20 @@ fn a_clock_at_the_end_of_time_does_not_overflow() {
         assert!(matches!(err, Error::TimestampTooOld { .. }), "{}: {err:?}", scheme.name());
     }
 }
+
+/// streaming, crash-424ca319…: a Slack delivery with `Content-Length: 12` over a
+/// 10-byte limit and its timestamp header line unreadable. `begin_at` answered 413 (it
+/// reads the declared length first, before any signature header, as documented) and
+/// `verify_at` answered 401 missing timestamp (it has the body, not a length to trust).
+/// Not a bug: the harness now expects the length check first when streaming.
+#[test]
+fn streaming_checks_a_declared_length_before_the_signature_headers() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-length", "12".parse().unwrap());
+    headers.insert("x-slack-signature", format!("v0={}", "0".repeat(64)).parse().unwrap());
+    let verifier = Verifier::builder(Scheme::slack()).secret("s").max_body(10).build().unwrap();
+    let now = SystemTime::now();
+    assert_eq!(verifier.begin_at(&headers, now).unwrap_err(), Error::BodyTooLarge { limit: 10 });
+    let missing = Error::MissingHeader { name: http::HeaderName::from_static("x-slack-request-timestamp") };
+    assert_eq!(verifier.verify_at(&headers, b"token=abc&te", now).unwrap_err(), missing);
+}

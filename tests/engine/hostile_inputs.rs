@@ -161,6 +161,11 @@ enum Via {
     /// streamed in 7-byte chunks through the returned `Intake` (the tower layer and the
     /// actix middleware run the table too, in `through_middleware` below).
     Gate { method: &'static str, max_body: Option<usize>, basic: Option<(&'static str, &'static str)> },
+    /// A verifier with an Ed25519 public key (feature `ed25519`), and the preset's
+    /// secret too when `secret` is set: `verify_at`, and the same delivery streamed in
+    /// 7-byte chunks, which must agree.
+    #[cfg(feature = "ed25519")]
+    Ed25519 { public_key: &'static str, secret: bool },
 }
 
 fn gate() -> Via {
@@ -250,6 +255,21 @@ fn outcome<H: HeaderSource>(row: &Row, headers: &H) -> Result<(), Error> {
                 intake.push(bytes::Bytes::copy_from_slice(chunk)).map_err(rejected)?;
             }
             intake.finish().map(|_| ()).map_err(rejected)
+        }
+        #[cfg(feature = "ed25519")]
+        Via::Ed25519 { public_key, secret: with_secret } => {
+            let mut builder = Verifier::builder(scheme);
+            if *with_secret {
+                builder = builder.secret(secret);
+            }
+            let verifier = builder.public_key(public_key).build()?;
+            let one_shot = verifier.verify_at(headers, &row.body, at(NOW)).map(|v| v.key_index());
+            let streamed = verifier.begin_at(headers, at(NOW)).and_then(|mut v| {
+                row.body.chunks(7).try_for_each(|c| v.update(c))?;
+                v.finish().map(|v| v.key_index())
+            });
+            assert_eq!(one_shot, streamed, "[{}] {}: streaming disagrees", row.scheme, row.what);
+            one_shot.map(|_| ())
         }
     }
 }
@@ -861,9 +881,339 @@ fn gate_rows() -> Vec<Row> {
     ]
 }
 
+/// Ed25519: Standard Webhooks `v1a` entries (beside `v1`) and Discord, signed here with
+/// `ed25519-dalek` (RFC 8032 test 2's key), hostile in every way the grammar and the
+/// curve allow.
+#[cfg(feature = "ed25519")]
+mod ed {
+    use super::*;
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    /// RFC 8032, section 7.1, test 2.
+    pub const SEED: [u8; 32] =
+        hex_literal(b"4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+    pub const WHPK: &str = "whpk_PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw=";
+    pub const DISCORD_PK: &str = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c";
+    /// RFC 8032 test 1's public key: valid, but not the signer's.
+    pub const OTHER_WHPK: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    /// Keys refused at build time.
+    pub const WEAK_IDENTITY: &str = "0100000000000000000000000000000000000000000000000000000000000000";
+    pub const WEAK_ORDER_8: &str = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05";
+    pub const WEAK_ORDER_2_WHPK: &str = "whpk_7P///////////////////////////////////////38=";
+    pub const NOT_A_POINT: &str = "0200000000000000000000000000000000000000000000000000000000000000";
+
+    const fn nibble(c: u8) -> u8 {
+        if c <= b'9' { c - b'0' } else { c - b'a' + 10 }
+    }
+
+    const fn hex_literal(text: &[u8; 64]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut i = 0;
+        while i < 32 {
+            out[i] = (nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]);
+            i += 1;
+        }
+        out
+    }
+
+    pub fn sign(scheme: &str, ts: &str, body: &[u8]) -> [u8; 64] {
+        let message: Vec<u8> = match scheme {
+            "discord" => [ts.as_bytes(), body].concat(),
+            _ => [ID.as_bytes(), b".", ts.as_bytes(), b".", body].concat(),
+        };
+        SigningKey::from_bytes(&SEED).sign(&message).to_bytes()
+    }
+
+    /// `S + L`: the same signature with a non-canonical scalar.
+    pub fn non_canonical(mut sig: [u8; 64]) -> [u8; 64] {
+        const L: [u8; 32] = hex_literal(b"edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010");
+        let mut carry = 0u16;
+        for (s, l) in sig[32..].iter_mut().zip(L) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        sig
+    }
+
+    /// `R` the identity (small order), `S` zero.
+    pub fn small_order_r() -> [u8; 64] {
+        let mut sig = [0u8; 64];
+        sig[0] = 1;
+        sig
+    }
+
+    pub fn b64(sig: &[u8; 64]) -> String {
+        Base64::encode_string(sig)
+    }
+}
+
+#[cfg(feature = "ed25519")]
+fn ed25519_rows() -> Vec<Row> {
+    use ed::*;
+    let t = NOW.to_string();
+    let pk = |secret| Via::Ed25519 { public_key: WHPK, secret };
+    let mut rows = Vec::new();
+    for (p, sig_name) in [("standard_webhooks", "webhook-signature"), ("svix", "svix-signature")] {
+        let sig = ed::sign(p, &t, BODY);
+        let v1 = format!("v1,{}", b64_tag(p, &t, BODY));
+        let v1a = format!("v1a,{}", b64(&sig));
+        let s = |v: String| signed(p).set(sig_name, v);
+        let bad_base64 = format!("v1a,{}", b64(&sig).replacen('A', "*", 1).replacen('B', "*", 1));
+        rows.extend([
+            ok("v1a alone", p, s(v1a.clone())).via(pk(false)),
+            ok("v1 and v1a, public key only", p, s(format!("{v1} {v1a}"))).via(pk(false)),
+            ok("v1a and v1, secret and public key", p, s(format!("{v1a} {v1}"))).via(pk(true)),
+            ok(
+                "v1 wrong, v1a right, secret and public key",
+                p,
+                s(format!("v1,{} {v1a}", "A".repeat(43) + "=")),
+            )
+            .via(pk(true)),
+            ok("v1 right, v1a garbage, secret only: v1a skipped", p, s(format!("{v1} v1a,garbage"))),
+            err(
+                "v1a only, secret only",
+                p,
+                s(v1a.clone()),
+                malformed(sig_name, "no signature of a supported version"),
+            ),
+            err(
+                "v1 only, public key only",
+                p,
+                s(v1.clone()),
+                malformed(sig_name, "no signature of a supported version"),
+            )
+            .via(pk(false)),
+            err("v1a not base64", p, s(bad_base64), malformed(sig_name, "invalid base64")).via(pk(false)),
+            err(
+                "v1a of HMAC length",
+                p,
+                s(format!("v1a,{}", b64_tag(p, &t, BODY))),
+                malformed(sig_name, "expected 88 characters of padded base64 (an Ed25519 signature)"),
+            )
+            .via(pk(false)),
+            err(
+                "v1a unpadded",
+                p,
+                s(v1a.trim_end_matches('=').to_owned()),
+                malformed(sig_name, "expected 88 characters of padded base64 (an Ed25519 signature)"),
+            )
+            .via(pk(false)),
+            err(
+                "v1a of 65 bytes",
+                p,
+                // 88 characters with one `=`: the right length, but not 64 bytes.
+                s(format!("v1a,{}", Base64::encode_string(&[sig.as_slice(), &[0]].concat()))),
+                malformed(sig_name, "invalid base64"),
+            )
+            .via(pk(false)),
+            err(
+                "v1a with a non-canonical S (S + L)",
+                p,
+                s(format!("v1a,{}", b64(&non_canonical(sig)))),
+                Error::SignatureMismatch,
+            )
+            .via(pk(false)),
+            err(
+                "v1a with a small-order R",
+                p,
+                s(format!("v1a,{}", b64(&small_order_r()))),
+                Error::SignatureMismatch,
+            )
+            .via(pk(false)),
+            err("v1a of another key", p, s(v1a.clone()), Error::SignatureMismatch)
+                .via(Via::Ed25519 { public_key: OTHER_WHPK, secret: false }),
+            err("v1a over another body", p, s(v1a.clone()), Error::SignatureMismatch)
+                .via(pk(false))
+                .body(b"Hello, World?".to_vec()),
+            err(
+                "v1a with the timestamp changed",
+                p,
+                s(v1a.clone()).set(
+                    if p == "svix" { "svix-timestamp" } else { "webhook-timestamp" },
+                    (NOW + 1).to_string(),
+                ),
+                Error::SignatureMismatch,
+            )
+            .via(pk(false)),
+            err(
+                "five v1a entries",
+                p,
+                s(vec![v1a.clone(); 5].join(" ")),
+                malformed(sig_name, "too many Ed25519 signatures"),
+            )
+            .via(pk(false)),
+            ok(
+                "four v1a entries, the last right",
+                p,
+                s(format!("{} {v1a}", vec![format!("v1a,{}", b64(&small_order_r())); 3].join(" "))),
+            )
+            .via(pk(false)),
+            err(
+                "17 entries, v1 and v1a",
+                p,
+                s([vec![v1.clone(); 13], vec![v1a.clone(); 4]].concat().join(" ")),
+                malformed(sig_name, "too many signatures"),
+            )
+            .via(pk(true)),
+            err(
+                "small-order public key (order 2)",
+                p,
+                s(v1a.clone()),
+                Error::InvalidKey { reason: "the public key is of small order (weak)" },
+            )
+            .via(Via::Ed25519 { public_key: WEAK_ORDER_2_WHPK, secret: false }),
+            err(
+                "public key of 31 bytes",
+                p,
+                s(v1a.clone()),
+                Error::InvalidKey { reason: "an Ed25519 public key is 32 bytes" },
+            )
+            .via(Via::Ed25519 {
+                public_key: "whpk_PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zg==",
+                secret: false,
+            }),
+            err(
+                "public key not base64",
+                p,
+                s(v1a.clone()),
+                Error::InvalidKey { reason: "public key is not base64" },
+            )
+            .via(Via::Ed25519 {
+                public_key: "whpk_PUAXw+hDiVqStwqnTRt-vJyYLM8uxJaMwM1V8Sr0Zgw=",
+                secret: false,
+            }),
+            err(
+                "a signing key given as the public key",
+                p,
+                s(v1a),
+                Error::InvalidKey { reason: "a secret signing key was given where a public key belongs" },
+            )
+            .via(Via::Ed25519 {
+                public_key: "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs=",
+                secret: false,
+            }),
+        ]);
+    }
+    let d = "discord";
+    let dsig = ed::sign(d, &t, BODY);
+    let dpk = |public_key| Via::Ed25519 { public_key, secret: false };
+    let delivery = |value: String| {
+        Lines::default().add("x-signature-timestamp", t.clone()).add("x-signature-ed25519", value)
+    };
+    let name = "x-signature-ed25519";
+    rows.extend([
+        ok("signed interaction", d, delivery(hex::encode(dsig))).via(dpk(DISCORD_PK)),
+        ok("upper-case hex", d, delivery(hex::encode_upper(dsig))).via(dpk(DISCORD_PK)),
+        ok("upper-case hex public key", d, delivery(hex::encode(dsig)))
+            .via(dpk("3D4017C3E843895A92B70AA74D1B7EBC9C982CCF2EC4968CC0CD55F12AF4660C")),
+        err("signature missing", d, delivery(hex::encode(dsig)).without(name), missing(name))
+            .via(dpk(DISCORD_PK)),
+        err(
+            "timestamp missing",
+            d,
+            delivery(hex::encode(dsig)).without("x-signature-timestamp"),
+            missing("x-signature-timestamp"),
+        )
+        .via(dpk(DISCORD_PK)),
+        err(
+            "127 hex digits",
+            d,
+            delivery(hex::encode(dsig)[1..].to_owned()),
+            malformed(name, "expected 128 hex digits (an Ed25519 signature)"),
+        )
+        .via(dpk(DISCORD_PK)),
+        err(
+            "64 hex digits (an HMAC's length)",
+            d,
+            delivery(hex::encode(&dsig[..32])),
+            malformed(name, "expected 128 hex digits (an Ed25519 signature)"),
+        )
+        .via(dpk(DISCORD_PK)),
+        err(
+            "a non-hex digit",
+            d,
+            delivery(hex::encode(dsig).replacen(|c: char| c.is_ascii_digit(), "g", 1)),
+            malformed(name, "invalid hex digit"),
+        )
+        .via(dpk(DISCORD_PK)),
+        err("non-canonical S", d, delivery(hex::encode(non_canonical(dsig))), Error::SignatureMismatch)
+            .via(dpk(DISCORD_PK)),
+        err("small-order R", d, delivery(hex::encode(small_order_r())), Error::SignatureMismatch)
+            .via(dpk(DISCORD_PK)),
+        err("body changed", d, delivery(hex::encode(dsig)), Error::SignatureMismatch)
+            .via(dpk(DISCORD_PK))
+            .body(b"Hello, World?".to_vec()),
+        err(
+            "timestamp changed",
+            d,
+            delivery(hex::encode(dsig)).set("x-signature-timestamp", (NOW - 1).to_string()),
+            Error::SignatureMismatch,
+        )
+        .via(dpk(DISCORD_PK)),
+        err(
+            "stale timestamp",
+            d,
+            Lines::default()
+                .add("x-signature-timestamp", (NOW - 301).to_string())
+                .add(name, hex::encode(ed::sign(d, &(NOW - 301).to_string(), BODY))),
+            Error::TimestampTooOld { age: Duration::from_secs(301), tolerance: Duration::from_secs(300) },
+        )
+        .via(dpk(DISCORD_PK)),
+        err(
+            "small-order public key (identity)",
+            d,
+            delivery(hex::encode(small_order_r())),
+            Error::InvalidKey { reason: "the public key is of small order (weak)" },
+        )
+        .via(dpk(WEAK_IDENTITY)),
+        err(
+            "small-order public key (order 8)",
+            d,
+            delivery(hex::encode(dsig)),
+            Error::InvalidKey { reason: "the public key is of small order (weak)" },
+        )
+        .via(dpk(WEAK_ORDER_8)),
+        err(
+            "public key not a point of the curve",
+            d,
+            delivery(hex::encode(dsig)),
+            Error::InvalidKey { reason: "the public key is not a point of the curve" },
+        )
+        .via(dpk(NOT_A_POINT)),
+        err(
+            "public key of 33 bytes",
+            d,
+            delivery(hex::encode(dsig)),
+            Error::InvalidKey { reason: "an Ed25519 public key is 32 bytes" },
+        )
+        .via(dpk("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c00")),
+        err(
+            "public key not hex",
+            d,
+            delivery(hex::encode(dsig)),
+            Error::InvalidKey { reason: "public key is not hex" },
+        )
+        .via(dpk("zd4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")),
+    ]);
+    rows
+}
+
 fn all_rows() -> Vec<Row> {
-    [every_preset(), hex_grammars(), base64_tags(), timestamps(), stripe(), standard_lists(), gate_rows()]
-        .concat()
+    let rows = [
+        every_preset(),
+        hex_grammars(),
+        base64_tags(),
+        timestamps(),
+        stripe(),
+        standard_lists(),
+        gate_rows(),
+    ]
+    .concat();
+    #[cfg(feature = "ed25519")]
+    let rows = [rows, ed25519_rows()].concat();
+    rows
 }
 
 #[test]
@@ -878,6 +1228,14 @@ fn the_table_covers_every_preset_and_is_large_enough() {
     assert!(rows.iter().any(|r| matches!(r.via, Via::Gate { .. }) && r.want.is_none()));
     assert!(rows.iter().any(|r| matches!(r.via, Via::Gate { .. }) && r.want.is_some()));
     assert!(rows.iter().filter(|r| r.want.is_none()).count() >= 10);
+}
+
+#[cfg(feature = "ed25519")]
+#[test]
+fn ed25519_entries_and_keys_are_strict() {
+    let rows = ed25519_rows();
+    println!("Ed25519 rows: {}", rows.len());
+    check(&rows);
 }
 
 #[test]
@@ -966,25 +1324,47 @@ mod through_middleware {
                 continue;
             }
             let scheme = Scheme::preset(row.scheme).unwrap();
-            let mut builder = Verifier::builder(scheme.clone()).secret(secret_for(row.scheme));
+            let mut builder = Verifier::builder(scheme.clone());
             if scheme.has_timestamp() {
                 builder = builder.tolerance(WIDE);
             }
             let (method, basic) = match &row.via {
-                Via::Verify => ("POST", None),
+                Via::Verify => {
+                    builder = builder.secret(secret_for(row.scheme));
+                    ("POST", None)
+                }
                 Via::Gate { method, max_body, basic } => {
+                    builder = builder.secret(secret_for(row.scheme));
                     if let Some(limit) = max_body {
                         builder = builder.max_body(*limit);
                     }
                     (*method, basic.map(|(u, p)| BasicAuth::new(u, p).unwrap()))
                 }
+                #[cfg(feature = "ed25519")]
+                Via::Ed25519 { public_key, secret } => {
+                    if *secret {
+                        builder = builder.secret(secret_for(row.scheme));
+                    }
+                    builder = builder.public_key(public_key);
+                    ("POST", None)
+                }
+            };
+            let verifier = match builder.build() {
+                Ok(verifier) => verifier,
+                // Rows about keys refused at build time have no request to send.
+                Err(Error::InvalidKey { .. })
+                    if row.want.as_ref().is_some_and(|w| w.status().as_u16() == 500) =>
+                {
+                    continue;
+                }
+                Err(e) => panic!("[{}] {}: {e}", row.scheme, row.what),
             };
             cases.push(Case {
                 what: format!("[{}] {}", row.scheme, row.what),
                 method,
                 headers,
                 body: row.body.clone(),
-                verifier: builder.build().unwrap(),
+                verifier,
                 basic,
                 status: row.status,
             });

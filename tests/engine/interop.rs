@@ -368,3 +368,303 @@ fn reference_selftests_pass() {
         assert!(out.status.success(), "{script} selftest: {}", String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// Ed25519 (feature `ed25519`): Standard Webhooks `v1a` beside `v1`, and Discord, against
+/// the references' Ed25519 (Python `cryptography`, Node `crypto`), in both directions.
+#[cfg(feature = "ed25519")]
+mod ed25519 {
+    use super::*;
+
+    /// One asymmetric delivery: who signs it, and the verifier's keyring (secrets then
+    /// public keys, the order the references use for `key_index`).
+    struct EdCase {
+        scheme: Scheme,
+        secrets: Vec<String>,
+        signing_keys: Vec<String>,
+        ring_secrets: Vec<String>,
+        ring_publics: Vec<String>,
+        expected_index: usize,
+        id: Option<String>,
+        timestamp: u64,
+        body: Vec<u8>,
+    }
+
+    /// A fresh key pair from `rng` in the scheme's formats; the signing key as the
+    /// 32-byte seed or the 64-byte seed ‖ public key.
+    fn key_pair(scheme: &Scheme, rng: &mut Rng) -> (String, String) {
+        let seed: [u8; 32] = rng.bytes(32).try_into().unwrap();
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let secret = if rng.below(3) == 0 { [&seed[..], &public[..]].concat() } else { seed.to_vec() };
+        if scheme.name() == "discord" {
+            (hex::encode(&secret), hex::encode(public))
+        } else {
+            let b64 = Base64::encode_string(&secret);
+            let b64 = if rng.below(4) == 0 { b64.trim_end_matches('=').to_owned() } else { b64 };
+            (format!("whsk_{b64}"), format!("whpk_{}", Base64::encode_string(&public)))
+        }
+    }
+
+    fn ed_cases(seed: u64, per_scheme: usize) -> Vec<EdCase> {
+        let mut rng = Rng::new(seed);
+        let mut out = Vec::new();
+        for scheme in Scheme::ed25519_presets() {
+            let hmac = scheme.supports(hooksig::Algorithm::HmacSha256);
+            for _ in 0..per_scheme {
+                let secrets: Vec<String> = if hmac {
+                    (0..rng.below(2)).map(|_| dashboard_secret(&scheme, &mut rng)).collect()
+                } else {
+                    Vec::new()
+                };
+                let pairs: Vec<(String, String)> =
+                    (0..1 + rng.below(2)).map(|_| key_pair(&scheme, &mut rng)).collect();
+                let signing_keys: Vec<String> = if scheme.name() == "discord" {
+                    vec![pairs[0].0.clone()]
+                } else {
+                    pairs.iter().map(|p| p.0.clone()).collect()
+                };
+                // The keyring: decoy secrets, perhaps a signing secret; decoy public keys
+                // and the public key of the first signing key, at a random place.
+                let mut ring_secrets: Vec<String> = if hmac {
+                    (0..rng.below(2)).map(|_| dashboard_secret(&scheme, &mut rng)).collect()
+                } else {
+                    vec![]
+                };
+                let with_secret = !secrets.is_empty() && rng.below(2) == 0;
+                if with_secret {
+                    let at = rng.below(ring_secrets.len() + 1);
+                    ring_secrets.insert(at, secrets[0].clone());
+                }
+                let mut ring_publics: Vec<String> =
+                    (0..rng.below(2)).map(|_| key_pair(&scheme, &mut rng).1).collect();
+                let public_at = rng.below(ring_publics.len() + 1);
+                ring_publics.insert(public_at, pairs[0].1.clone());
+                let expected_index = match ring_secrets.iter().position(|s| secrets.contains(s)) {
+                    Some(i) => i,
+                    None => ring_secrets.len() + public_at,
+                };
+                let id_len = 1 + rng.below(30);
+                let id = scheme.id_header().map(|_| format!("msg_{}", rng.token(id_len)));
+                out.push(EdCase {
+                    scheme: scheme.clone(),
+                    secrets,
+                    signing_keys,
+                    ring_secrets,
+                    ring_publics,
+                    expected_index,
+                    id,
+                    timestamp: NOW - 200 + rng.below(400) as u64,
+                    body: random_body(&mut rng),
+                });
+            }
+        }
+        out
+    }
+
+    fn ed_verifier(
+        scheme: &Scheme,
+        secrets: &[String],
+        publics: &[String],
+    ) -> Result<Verifier, hooksig::Error> {
+        let b = secrets.iter().fold(Verifier::builder(scheme.clone()), |b, s| b.secret(s));
+        publics.iter().fold(b, |b, k| b.public_key(k)).build()
+    }
+
+    fn ed_signer(case: &EdCase) -> Signer {
+        let b = case.secrets.iter().fold(Signer::builder(case.scheme.clone()), |b, s| b.secret(s));
+        case.signing_keys.iter().fold(b, |b, k| b.signing_key(k)).build().unwrap()
+    }
+
+    fn pairs_of(headers: &http::HeaderMap) -> Vec<Value> {
+        headers.iter().map(|(n, v)| json!([n.as_str(), v.to_str().unwrap()])).collect()
+    }
+
+    #[test]
+    fn references_sign_ed25519_and_hooksig_verifies() {
+        for lang in [Lang::Python, Lang::Node] {
+            let cases = ed_cases(0xed_0001 ^ lang as u64, 12);
+            let requests: Vec<Value> = cases
+                .iter()
+                .map(|c| {
+                    json!({
+                        "scheme": c.scheme.name(),
+                        "secrets": c.secrets,
+                        "signing_keys": c.signing_keys,
+                        "id": c.id,
+                        "timestamp": c.timestamp,
+                        "body_b64": Base64::encode_string(&c.body),
+                    })
+                })
+                .collect();
+            let signed = lang.run("sign", &requests);
+            let mut rng = Rng::new(11);
+            let mut mixed = 0;
+            for (case, result) in cases.iter().zip(&signed) {
+                let pairs: Vec<(String, String)> = result["headers"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{lang:?} could not sign: {result}"))
+                    .iter()
+                    .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned()))
+                    .collect();
+                let headers = header_map(&pairs);
+                let sig = headers[case.scheme.signature_header()].to_str().unwrap();
+                mixed += usize::from(sig.contains("v1,") && sig.contains("v1a,"));
+                let verifier = ed_verifier(&case.scheme, &case.ring_secrets, &case.ring_publics).unwrap();
+                let now = at(case.timestamp);
+                let ctx = format!("{lang:?} {} {pairs:?}", case.scheme.name());
+                let verified =
+                    verifier.verify_at(&headers, &case.body, now).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+                assert_eq!(verified.key_index(), case.expected_index, "{ctx}");
+                let streamed = verify_streamed(&verifier, &headers, &case.body, now, &mut rng).unwrap();
+                assert_eq!(streamed.key_index(), case.expected_index, "{ctx}");
+                // Public keys alone verify the `v1a` entries of a mixed header.
+                let publics_only = ed_verifier(&case.scheme, &[], &case.ring_publics).unwrap();
+                let verified = publics_only.verify_at(&headers, &case.body, now).unwrap();
+                assert_eq!(verified.algorithm(), hooksig::Algorithm::Ed25519, "{ctx}");
+            }
+            assert!(mixed > 0, "no mixed v1/v1a header was exercised");
+        }
+    }
+
+    #[test]
+    fn references_verify_what_the_ed25519_signer_produces() {
+        let cases = ed_cases(0xed_0002, 12);
+        let mut requests = Vec::new();
+        for case in &cases {
+            let headers =
+                ed_signer(case).sign_at(&case.body, case.id.as_deref(), at(case.timestamp)).unwrap();
+            requests.push(json!({
+                "scheme": case.scheme.name(),
+                "secrets": case.ring_secrets,
+                "public_keys": case.ring_publics,
+                "headers": pairs_of(&headers),
+                "body_b64": Base64::encode_string(&case.body),
+                "now": case.timestamp + 5,
+            }));
+        }
+        for lang in [Lang::Python, Lang::Node] {
+            let results = lang.run("verify", &requests);
+            for ((case, request), result) in cases.iter().zip(&requests).zip(&results) {
+                assert_eq!(result["ok"], json!(true), "{lang:?} refused {request}: {result}");
+                assert_eq!(result["key_index"], json!(case.expected_index), "{lang:?} {request}");
+            }
+        }
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    enum EdFault {
+        None,
+        TamperBody,
+        TamperId,
+        TamperTimestamp,
+        TruncateSignature,
+        OtherKey,
+        ShortPublicKey,
+        NotBase64PublicKey,
+        SigningKeyAsPublicKey,
+        Stale,
+        DropV1a,
+    }
+
+    /// One fault at a time; hooksig and both references give the same verdict.
+    #[test]
+    fn ed25519_verdicts_agree_with_both_references_on_faulty_deliveries() {
+        let cases = ed_cases(0xed_0003, 22);
+        let faults = [
+            EdFault::None,
+            EdFault::TamperBody,
+            EdFault::TamperId,
+            EdFault::TamperTimestamp,
+            EdFault::TruncateSignature,
+            EdFault::OtherKey,
+            EdFault::ShortPublicKey,
+            EdFault::NotBase64PublicKey,
+            EdFault::SigningKeyAsPublicKey,
+            EdFault::Stale,
+            EdFault::DropV1a,
+        ];
+        let mut rng = Rng::new(0xfa17);
+        let mut requests = Vec::new();
+        let mut expected = Vec::new();
+        for (i, case) in cases.iter().enumerate() {
+            let fault = faults[i % faults.len()];
+            let mut headers =
+                ed_signer(case).sign_at(&case.body, case.id.as_deref(), at(case.timestamp)).unwrap();
+            let mut body = case.body.clone();
+            let mut now = case.timestamp;
+            let secrets: Vec<String> = Vec::new(); // public keys only: every verdict is Ed25519's
+            let mut publics = case.ring_publics.clone();
+            let sig_name = case.scheme.signature_header().clone();
+            let sig_value = headers[&sig_name].to_str().unwrap().to_owned();
+            let discord = case.scheme.name() == "discord";
+            match fault {
+                EdFault::None => {}
+                EdFault::TamperBody => body.push(b' '),
+                EdFault::TamperId => {
+                    if let Some(name) = case.scheme.id_header() {
+                        let id = format!("{}x", headers[name].to_str().unwrap());
+                        headers.insert(name.clone(), id.parse().unwrap());
+                    }
+                }
+                EdFault::TamperTimestamp => {
+                    let name = case.scheme.timestamp_header().unwrap().clone();
+                    headers.insert(name, (case.timestamp + 1).to_string().parse().unwrap());
+                }
+                EdFault::TruncateSignature => {
+                    headers.insert(sig_name.clone(), sig_value[..sig_value.len() - 2].parse().unwrap());
+                }
+                EdFault::OtherKey => publics = vec![key_pair(&case.scheme, &mut rng).1],
+                EdFault::ShortPublicKey => {
+                    publics = vec![if discord {
+                        "ab".repeat(31)
+                    } else {
+                        format!("whpk_{}", Base64::encode_string(&[7; 31]))
+                    }]
+                }
+                EdFault::NotBase64PublicKey => {
+                    publics = vec![if discord { "zz".repeat(32) } else { "whpk_!!!!".to_owned() }]
+                }
+                EdFault::SigningKeyAsPublicKey => {
+                    if !discord {
+                        publics = vec![case.signing_keys[0].clone()];
+                    }
+                }
+                EdFault::Stale => now = case.timestamp + 301,
+                EdFault::DropV1a => {
+                    // Only the `v1` entries stay: nothing a public key can check.
+                    let kept: Vec<&str> = sig_value.split(' ').filter(|e| e.starts_with("v1,")).collect();
+                    if kept.is_empty() {
+                        headers.remove(&sig_name);
+                    } else {
+                        headers.insert(sig_name.clone(), kept.join(" ").parse().unwrap());
+                    }
+                }
+            }
+            let ours = ed_verifier(&case.scheme, &secrets, &publics)
+                .and_then(|v| v.verify_at(&headers, &body, at(now)).map(|v| v.key_index()))
+                .map_err(|e| code(&e));
+            requests.push(json!({
+                "scheme": case.scheme.name(),
+                "secrets": secrets,
+                "public_keys": publics,
+                "headers": pairs_of(&headers),
+                "body_b64": Base64::encode_string(&body),
+                "now": now,
+            }));
+            expected.push((format!("{} {fault:?}", case.scheme.name()), ours));
+        }
+        let mut rejected = 0;
+        for lang in [Lang::Python, Lang::Node] {
+            let results = lang.run("verify", &requests);
+            for ((ctx, ours), theirs) in expected.iter().zip(&results) {
+                let theirs = if theirs["ok"].as_bool().unwrap() {
+                    Ok(theirs["key_index"].as_u64().unwrap() as usize)
+                } else {
+                    Err(theirs["error"].as_str().unwrap())
+                };
+                assert_eq!(&theirs, ours, "{lang:?} disagrees on {ctx}");
+                rejected += usize::from(ours.is_err());
+            }
+        }
+        assert!(rejected > requests.len(), "only {rejected} rejections over two references");
+    }
+}

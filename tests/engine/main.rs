@@ -18,6 +18,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[cfg(feature = "ed25519")]
+mod ed25519;
 mod error_table;
 mod fuzz_regressions;
 mod hostile_inputs;

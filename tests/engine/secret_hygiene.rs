@@ -164,6 +164,7 @@ fn kind(e: &Error) -> &'static str {
         Error::MethodNotAllowed => "MethodNotAllowed",
         Error::Unauthorized => "Unauthorized",
         Error::InvalidSecret { .. } => "InvalidSecret",
+        Error::InvalidKey { .. } => "InvalidKey",
         Error::InvalidConfig { .. } => "InvalidConfig",
         _ => "other",
     }

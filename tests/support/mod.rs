@@ -89,7 +89,7 @@ pub fn code(err: &Error) -> &'static str {
         Error::TimestampTooOld { .. } => "too_old",
         Error::TimestampInFuture { .. } => "in_future",
         Error::SignatureMismatch => "mismatch",
-        Error::InvalidSecret { .. } => "invalid_secret",
+        Error::InvalidSecret { .. } | Error::InvalidKey { .. } => "invalid_secret",
         _ => "other",
     }
 }

@@ -798,3 +798,41 @@ mod same_answers {
         assert_eq!((status, headers.iter().any(|(n, _)| n == "retry-after")), (503, true));
     }
 }
+
+/// Ed25519 through the middleware, no special case: a Standard Webhooks delivery
+/// carrying `v1` and `v1a` reaches the handler through a verifier holding only the
+/// public key; the same delivery again is a duplicate for the replay guard; another
+/// body is 401.
+#[cfg(feature = "ed25519")]
+#[actix_web::test]
+async fn ed25519_delivery_passes_the_middleware_and_its_replay_guard() {
+    use hooksig::replay::MemoryReplayGuard;
+    const WHSK: &str = "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs="; // RFC 8032, test 2
+    const WHPK: &str = "whpk_PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw=";
+    let scheme = Scheme::standard_webhooks();
+    let verifier = Verifier::builder(scheme.clone()).public_key(WHPK).build().unwrap();
+    let handler = Handler::default();
+    let middleware = VerifySignature::new(verifier).replay_guard(MemoryReplayGuard::new(100));
+    let app = app_with(middleware, &handler).await;
+    let signer = Signer::builder(scheme)
+        .secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .signing_key(WHSK)
+        .build()
+        .unwrap();
+    let body: &'static [u8] = b"{\"type\":\"user.created\"}";
+    let headers = signer.sign_at(body, Some("msg_actix_ed"), SystemTime::now()).unwrap();
+    assert!(headers["webhook-signature"].to_str().unwrap().contains(" v1a,"));
+
+    let res = test::call_service(&app, post(body, &headers)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get("x-verified-key").unwrap(), "0");
+    assert_eq!(test::read_body(res).await, body);
+
+    let res = test::call_service(&app, post(body, &headers)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(handler.calls(), 1, "a duplicate reached the handler");
+
+    let res = test::call_service(&app, post(b"{\"type\":\"user.deleted\"}", &headers)).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(handler.calls(), 1);
+}

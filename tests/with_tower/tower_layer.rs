@@ -460,3 +460,80 @@ async fn several_secrets_report_which_one_matched() {
     assert_eq!(verified.label(), Some("old"));
     assert!(verified.id().is_some());
 }
+
+/// Ed25519 through the layer, no special case: a Standard Webhooks `v1a` delivery
+/// (streamed in chunks) reaches the service with its proof; the sender's retry of the
+/// same id, re-signed later, is a duplicate for the replay guard (the key is the
+/// covered id, as for `v1`); a tampered body is 401. Discord, which has no id, is
+/// deduplicated on the digest of what was signed.
+#[cfg(feature = "ed25519")]
+#[tokio::test]
+async fn ed25519_deliveries_pass_the_layer_and_its_replay_guard() {
+    use hooksig::replay::MemoryReplayGuard;
+    const WHSK: &str = "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="; // RFC 8032, test 1
+    const WHPK: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+    let scheme = Scheme::standard_webhooks();
+    let verifier = Verifier::builder(scheme.clone())
+        .secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .labeled_public_key("ed", WHPK)
+        .build()
+        .unwrap();
+    let layer = VerifyLayer::new(verifier).replay_guard(MemoryReplayGuard::new(100));
+    let signer = Signer::builder(scheme).signing_key(WHSK).build().unwrap();
+    let body = b"{\"type\":\"invoice.paid\"}".repeat(50);
+    let delivery = |at: SystemTime, body: &[u8]| {
+        let chunks: Vec<Bytes> = body.chunks(100).map(Bytes::copy_from_slice).collect();
+        let mut req = Request::post("/hook").body(Chunks::new(chunks).0).unwrap();
+        req.headers_mut().extend(signer.sign_at(body, Some("msg_ed_1"), at).unwrap());
+        req
+    };
+    let seen = Seen::default();
+    let now = SystemTime::now();
+    let answer = send(&layer, &seen, delivery(now, &body)).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let (received, verified) = seen.last();
+    assert_eq!(&received[..], &body[..]);
+    let verified = verified.expect("Verified extension present");
+    assert_eq!((verified.key_index(), verified.label()), (1, Some("ed")));
+    assert_eq!(verified.algorithm(), hooksig::Algorithm::Ed25519);
+    assert!(
+        headers_of(&signer, &body)["webhook-signature"].to_str().unwrap().starts_with("v1a,"),
+        "a signing key alone writes v1a"
+    );
+
+    // The retry, re-signed a second later: the same delivery (same covered id).
+    let again = send(&layer, &seen, delivery(now + Duration::from_secs(1), &body)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(seen.calls(), 1, "a duplicate reached the service");
+
+    let mut tampered = delivery(now, &body);
+    *tampered.body_mut() = Chunks::new([Bytes::from_static(b"{}")]).0;
+    assert_eq!(send(&layer, &seen, tampered).await.status, StatusCode::UNAUTHORIZED);
+
+    // Discord: no id; the same interaction twice is one delivery.
+    let discord = Verifier::builder(Scheme::discord())
+        .public_key("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+        .build()
+        .unwrap();
+    let layer = VerifyLayer::new(discord).replay_guard(MemoryReplayGuard::new(100));
+    let signer = Signer::builder(Scheme::discord())
+        .signing_key("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        .build()
+        .unwrap();
+    let headers = signer.sign_at(br#"{"type":1}"#, None, now).unwrap();
+    let interaction = || {
+        let mut req =
+            Request::post("/interactions").body(Full::new(Bytes::from_static(br#"{"type":1}"#))).unwrap();
+        req.headers_mut().extend(headers.clone());
+        req
+    };
+    let seen = Seen::default();
+    assert_eq!(send(&layer, &seen, interaction()).await.status, StatusCode::OK);
+    assert_eq!(send(&layer, &seen, interaction()).await.status, StatusCode::OK);
+    assert_eq!(seen.calls(), 1, "a replayed interaction reached the service");
+}
+
+#[cfg(feature = "ed25519")]
+fn headers_of(signer: &Signer, body: &[u8]) -> HeaderMap {
+    signer.sign(body).unwrap()
+}

@@ -26,8 +26,9 @@ use hooksig::{Error, Verifier};
 use tokio::sync::broadcast;
 
 use crate::input;
+use crate::input::KeyKind;
 use crate::tls::{self, Trust};
-use crate::{Failure, SchemeArg, SecretArgs, SubMatches, warn};
+use crate::{Failure, PublicKeyArgs, SchemeArg, SecretArgs, SubMatches, warn};
 use store::{Forward, Record, Store};
 
 /// The prefix of the inspector's own pages and API; everything else is a delivery.
@@ -40,11 +41,16 @@ const MAX_FORWARD_RESPONSE: u64 = 10 * 1024 * 1024;
 const MAX_LIST: usize = 1000;
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(
+    ["secret_env", "secret_file", "secret", "public_key_env", "public_key_file", "public_key"]
+)))]
 pub struct ListenArgs {
     #[command(flatten)]
     scheme: SchemeArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    public_keys: PublicKeyArgs,
     /// The port to listen on (0: any free port; the URLs printed say which).
     #[arg(long, default_value_t = 8787)]
     port: u16,
@@ -88,12 +94,15 @@ type Shared = Arc<AppState>;
 
 pub fn run(args: &ListenArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
     let scheme = &args.scheme.scheme;
-    let secrets = input::secrets(&args.secrets, matches)?;
+    let secrets = input::keys(&args.secrets, Some((&args.public_keys).into()), matches)?;
     let mut builder = Verifier::builder(scheme.clone());
     let mut diagnosis = Diagnosis::new(scheme.clone());
     for secret in &secrets {
-        builder = builder.labeled_secret(secret.label.as_str(), &*secret.value);
-        diagnosis = diagnosis.secret(secret.label.as_str(), &*secret.value);
+        let (label, value) = (secret.label.as_str(), &*secret.value);
+        (builder, diagnosis) = match secret.kind {
+            KeyKind::Public => (builder.labeled_public_key(label, value), diagnosis.public_key(label, value)),
+            _ => (builder.labeled_secret(label, value), diagnosis.secret(label, value)),
+        };
     }
     let verifier = builder.build().map_err(|e| crate::sign::secret_failure(scheme, e))?;
     drop(secrets);
