@@ -788,6 +788,7 @@ mod reference {
     ) -> Result<Read, Error> {
         let name = &scheme.signature_header;
         let mut candidates: Vec<Tag> = Vec::new();
+        #[cfg_attr(not(feature = "ed25519"), allow(unused_mut, reason = "pushed to with ed25519"))]
         let mut signatures: Vec<Vec<u8>> = Vec::new();
         let mut entries = 0usize;
         let mut lines = 0usize;
