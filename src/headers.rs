@@ -188,12 +188,15 @@ impl DeliveryId {
 /// of an unknown version.
 pub(crate) struct Tags {
     pub(crate) candidates: Candidates,
-    /// The Ed25519 candidates (`v1a`, Discord's signature), when the verifier has
-    /// public keys; `None` otherwise, which also spares clearing their 256 bytes.
+    /// The Ed25519 candidates (`v1a`, Discord's signature): created (256 bytes
+    /// cleared) at the first one read, so that a delivery without any costs nothing.
     #[cfg(feature = "ed25519")]
     pub(crate) signatures: Option<crate::ed25519::Signatures>,
     /// Whether HMAC entries are read (the verifier has secrets).
     pub(crate) want_hmac: bool,
+    /// Whether Ed25519 entries are read (the verifier has public keys).
+    #[cfg(feature = "ed25519")]
+    pub(crate) want_ed25519: bool,
 }
 
 impl Tags {
@@ -204,8 +207,10 @@ impl Tags {
         Tags {
             candidates: Candidates::new(),
             #[cfg(feature = "ed25519")]
-            signatures: want_ed25519.then(crate::ed25519::Signatures::new),
+            signatures: None,
             want_hmac,
+            #[cfg(feature = "ed25519")]
+            want_ed25519,
         }
     }
 
@@ -378,13 +383,12 @@ impl<'h> SignatureLines<'_, 'h> {
                     .map_err(|why| malformed(name, why))?;
             }
             #[cfg(feature = "ed25519")]
-            Some((Algorithm::Ed25519, text)) => {
-                if let Some(signatures) = &mut self.tags.signatures {
-                    let sig = crate::ed25519::decode_signature(self.scheme.encoding, text)
-                        .map_err(|why| malformed(name, why))?;
-                    if !signatures.push(sig) {
-                        return Err(malformed(name, "too many Ed25519 signatures"));
-                    }
+            Some((Algorithm::Ed25519, text)) if self.tags.want_ed25519 => {
+                let sig = crate::ed25519::decode_signature(self.scheme.encoding, text)
+                    .map_err(|why| malformed(name, why))?;
+                let signatures = self.tags.signatures.get_or_insert_with(crate::ed25519::Signatures::new);
+                if !signatures.push(sig) {
+                    return Err(malformed(name, "too many Ed25519 signatures"));
                 }
             }
             _ => {}
