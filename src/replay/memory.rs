@@ -92,7 +92,7 @@ const FULL: &str = "full of claims in progress";
 /// nodes a little over half full since keys arrive in expiry order).
 ///
 /// Measured with a counting global allocator (test `memory_per_key_is_as_documented`
-/// in `tests/replay_memory.rs`): the live heap bytes after storing 100 000 keys, over
+/// in `tests/replay/replay_memory.rs`): the live heap bytes after storing 100 000 keys, over
 /// 100 000, for keys of 17 and of 81 bytes, gave 140 + length both times (58 000 to
 /// 120 000 keys: 159–174 + length; 1 000 keys: about 190 + length). This counts the
 /// bytes requested, not the system allocator's own rounding and headers (some 8–16
