@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deterministic constant-time check (issue 5): counts the instructions and branches of
+# Deterministic constant-time check: counts the instructions and branches of
 # one `Verifier::verify_at` under valgrind (callgrind) for candidates wrong in the first
 # byte, the last byte, every byte, or none, for every preset and tag encoding, and fails
 # unless the three wrong candidates cost exactly the same. A control (an early-exit

@@ -213,7 +213,7 @@ pub fn contenders(len: usize) -> Vec<Contender> {
     list
 }
 
-/// What a row of the per-preset table (issue 14) times, for one preset and body size.
+/// What a row of the per-preset table times, for one preset and body size.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
     /// SHA-256 of the preset's signed message: the hardware limit.

@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p hooksig-benches --bench report`
 //!
-//! - the per-preset table (issue 14): every preset's `verify_at` against raw pre-keyed
+//! - the per-preset table: every preset's `verify_at` against raw pre-keyed
 //!   HMAC and SHA-256 over the same signed message, at 64 B, 1 KiB and 1 MiB, with
 //!   the goals;
 //! - `verify`: the contenders of the criterion bench `verify` (peers, naive handler);
@@ -174,7 +174,7 @@ fn measure_presets(len: usize, cfg: &Config) -> Vec<PresetRow> {
     rows
 }
 
-/// Prints the per-preset table (issue 14) and the goals it meets or misses.
+/// Prints the per-preset table and the goals it meets or misses.
 fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: (&str, &str), secs: f64) {
     println!("### verify_at per preset: ns per call, one run\n");
     println!(
@@ -423,7 +423,7 @@ fn main() {
         }
     }
 
-    println!("\n#### targets (issue 6), from the tables above\n");
+    println!("\n#### targets, from the tables above\n");
     for (size, rows) in &results {
         let find = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.figure).unwrap_or(f64::NAN);
         let tale_vs_raw = find(contenders::TALE) / find(contenders::RAW);

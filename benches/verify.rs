@@ -29,7 +29,7 @@ fn verify(c: &mut Criterion) {
     }
 }
 
-/// The per-preset table's contenders (issue 14): floor, raw HMAC and `verify_at` over
+/// The per-preset table's contenders: floor, raw HMAC and `verify_at` over
 /// each preset's signed message.
 fn presets(c: &mut Criterion) {
     for (name, len) in hooksig_benches::PRESET_SIZES {
