@@ -211,11 +211,6 @@ impl Receiver {
         self.config.replay.as_ref().filter(|_| self.config.verifier.is_some())
     }
 
-    /// Whether a rejection hook is set.
-    pub fn has_rejection_hook(&self) -> bool {
-        self.config.on_rejection.is_some()
-    }
-
     /// The body limit: the verifier's, or [`DEFAULT_MAX_BODY`] without one.
     pub fn max_body(&self) -> usize {
         self.config.verifier.as_ref().map_or(DEFAULT_MAX_BODY, Verifier::max_body)
