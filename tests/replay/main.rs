@@ -1,6 +1,7 @@
 //! Replay protection: the memory guard, Redis and Redis Cluster, through the tower layer, the actix middleware and both once-extractors.
 //!
-//! One test binary per area; helpers come from `tests/support/`.
+//! One test binary per area; helpers come from `tests/support/`, and the harness of
+//! the replicas served over HTTP (handler, servers, client, invariant) from `replicas.rs`.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,3 +24,5 @@ mod replay_axum;
 mod replay_memory;
 mod replay_redis;
 mod replay_redis_cluster;
+#[cfg(feature = "tower")]
+mod replicas;

@@ -11,14 +11,19 @@
 #[cfg(feature = "redis")]
 use crate::support::redis as redis_server;
 
+use crate::replicas::{
+    Behaviour, Outcome, SECRET, STEP, Sender, assert_acknowledged_only_what_was_processed, layer_replica,
+    layered, serve, take,
+};
+
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, FromRef, State};
+use axum::extract::{FromRef, State};
 use axum::routing::post;
 use hooksig::axum::VerifiedOnce;
 use hooksig::replay::{
@@ -28,94 +33,13 @@ use hooksig::replay::{
 use hooksig::tower::VerifyLayer;
 use hooksig::{Scheme, Signer, Verifier};
 use http::{Request, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio::time::timeout;
 
-const SECRET: &str = "It's a Secret to Everybody";
-/// Upper bound for any one network step.
-const STEP: Duration = Duration::from_secs(10);
-/// Upper bound for a retry loop.
-const RETRIES: Duration = Duration::from_secs(20);
-
-// --- what the handler does, and what it did -----------------------------------------
-
-/// Shared by every replica of a test: the handler's instructions and its counts.
-#[derive(Clone, Default)]
-struct Behaviour {
-    /// Handler calls.
-    attempts: Arc<AtomicUsize>,
-    /// Deliveries processed to the end (answered 2xx, or completed).
-    processed: Arc<AtomicUsize>,
-    /// The next n calls fail with 500.
-    fail_next: Arc<AtomicUsize>,
-    /// The next n calls panic.
-    panic_next: Arc<AtomicUsize>,
-    /// The next n calls wait for `resume` before processing.
-    hold_next: Arc<AtomicUsize>,
-    /// Signalled once a held call is waiting.
-    holding: Arc<Notify>,
-    resume: Arc<Notify>,
-    /// The next n `VerifiedOnce` calls answer 2xx without completing.
-    forget_next: Arc<AtomicUsize>,
-    /// How long processing takes (widens the race windows).
-    work: Duration,
-    /// The replay states the handler saw.
-    states: Arc<Mutex<Vec<ReplayState>>>,
-}
-
-fn take(n: &AtomicUsize) -> bool {
-    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
-}
-
-impl Behaviour {
-    fn with_work(work: Duration) -> Behaviour {
-        Behaviour { work, ..Behaviour::default() }
-    }
-
-    /// The handler's work. `Err` means "not processed": answer 500.
-    async fn process(&self, state: ReplayState) -> Result<(), StatusCode> {
-        self.attempts.fetch_add(1, Ordering::SeqCst);
-        self.states.lock().unwrap().push(state);
-        if take(&self.panic_next) {
-            panic!("intentional panic in the handler (test)");
-        }
-        if take(&self.fail_next) {
-            return Err(StatusCode::INTERNAL_SERVER_ERROR);
-        }
-        if take(&self.hold_next) {
-            self.holding.notify_one();
-            self.resume.notified().await;
-        }
-        tokio::time::sleep(self.work).await;
-        self.processed.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-
-    fn attempts(&self) -> usize {
-        self.attempts.load(Ordering::SeqCst)
-    }
-
-    fn processed(&self) -> usize {
-        self.processed.load(Ordering::SeqCst)
-    }
-}
-
-/// Behind the layer with a replay guard: the state is in the extensions.
-async fn layered(
-    State(app): State<Behaviour>,
-    Extension(state): Extension<ReplayState>,
-    _body: Bytes,
-) -> (StatusCode, &'static str) {
-    match app.process(state).await {
-        Ok(()) => (StatusCode::OK, "processed"),
-        Err(status) => (status, "failed"),
-    }
-}
+// --- the extractor's handler and replicas (the layer's are in `replicas`) ------------
 
 #[derive(Clone)]
 struct OnceState {
@@ -155,25 +79,6 @@ async fn extracted(
     }
 }
 
-// --- servers and a client -----------------------------------------------------------
-
-async fn serve(router: Router) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
-/// A replica with its own verifier (same secret) and the given protection.
-async fn layer_replica(app: &Behaviour, replay: ReplayProtection) -> SocketAddr {
-    let verifier = Verifier::new(Scheme::tale(), SECRET).unwrap();
-    let router = Router::new()
-        .route("/hook", post(layered))
-        .route_layer(VerifyLayer::new(verifier).replay_guard(replay))
-        .with_state(app.clone());
-    serve(router).await
-}
-
 /// A replica using the `VerifiedOnce` extractor, without (or behind) a layer.
 async fn extractor_replica(
     app: &Behaviour,
@@ -193,100 +98,6 @@ async fn extractor_replica(
     }
     serve(router.with_state(state)).await
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    /// 2xx from the handler.
-    Processed,
-    /// 200 `duplicate delivery`, without the handler.
-    Duplicate,
-    /// 409 `delivery in progress`.
-    InProgress,
-    /// 503 from the replay store.
-    Unavailable,
-    /// Another status (the handler failed).
-    Failed(u16),
-    /// No response (the handler panicked and the connection was dropped).
-    NoResponse,
-}
-
-impl Outcome {
-    fn acknowledged(self) -> bool {
-        matches!(self, Outcome::Processed | Outcome::Duplicate)
-    }
-}
-
-struct Sender {
-    client: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl Sender {
-    fn new() -> Sender {
-        Sender { client: Client::builder(TokioExecutor::new()).build_http() }
-    }
-
-    /// Sends one signed delivery of `body` and classifies the answer.
-    async fn send(&self, addr: SocketAddr, body: &str) -> Outcome {
-        let headers = Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap();
-        self.send_signed(addr, body, headers).await
-    }
-
-    async fn send_signed(&self, addr: SocketAddr, body: &str, headers: http::HeaderMap) -> Outcome {
-        let mut request = Request::post(format!("http://{addr}/hook"))
-            .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-            .unwrap();
-        request.headers_mut().extend(headers);
-        let response = match timeout(STEP, self.client.request(request)).await.expect("an answer in time") {
-            Ok(response) => response,
-            Err(_) => return Outcome::NoResponse,
-        };
-        let status = response.status();
-        let text = timeout(STEP, response.into_body().collect()).await.expect("a body in time");
-        let text = text.map(|b| b.to_bytes()).unwrap_or_default();
-        match (status.as_u16(), &text[..]) {
-            (200, b"duplicate delivery") => Outcome::Duplicate,
-            (409, b"delivery in progress") => Outcome::InProgress,
-            (503, b"temporarily unavailable") => Outcome::Unavailable,
-            (s, b"processed") if status.is_success() => {
-                assert_eq!(s, 200);
-                Outcome::Processed
-            }
-            (s, body) => {
-                assert!(!status.is_success(), "an unexpected acknowledgement: {s} {body:?}");
-                Outcome::Failed(s)
-            }
-        }
-    }
-
-    /// Sends copies to the replicas in turn, as a sender retrying every non-2xx
-    /// answer, until one is acknowledged.
-    async fn until_acknowledged(&self, replicas: &[SocketAddr], body: &str) -> Vec<Outcome> {
-        let deadline = Instant::now() + RETRIES;
-        let mut outcomes = Vec::new();
-        for replica in replicas.iter().cycle() {
-            let outcome = self.send(*replica, body).await;
-            outcomes.push(outcome);
-            if outcome.acknowledged() {
-                return outcomes;
-            }
-            assert!(Instant::now() < deadline, "never acknowledged: {outcomes:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        unreachable!()
-    }
-}
-
-/// The invariant, from the outside: as many 2xx-processed answers as the handler
-/// processed, and no duplicate acknowledged before the delivery was processed.
-fn assert_acknowledged_only_what_was_processed(outcomes: &[Outcome], app: &Behaviour) {
-    let processed_answers = outcomes.iter().filter(|o| **o == Outcome::Processed).count();
-    assert_eq!(processed_answers, app.processed(), "answers {outcomes:?}");
-    if outcomes.contains(&Outcome::Duplicate) {
-        assert!(app.processed() >= 1, "a duplicate of nothing processed: {outcomes:?}");
-    }
-}
-
-// --- scenarios, for any pair of replicas sharing one store -------------------------
 
 /// The same delivery sent to both replicas at once, then again later: processed once.
 async fn scenario_same_delivery_to_both_at_once_and_later(app: &Behaviour, replicas: [SocketAddr; 2]) {
@@ -550,6 +361,7 @@ async fn verified_once_behind_a_guarded_layer_does_not_claim_twice() {
 mod redis_replicas {
     use super::*;
     use redis_server::RedisServer;
+    use std::time::Instant;
 
     /// Two servers, each with its own verifier and its own Redis connection.
     async fn replicas(server: &RedisServer, app: &Behaviour) -> [SocketAddr; 2] {

@@ -285,89 +285,20 @@ async fn a_lazy_guard_made_while_the_cluster_is_down_works_once_it_is_back() {
 #[cfg(feature = "tower")]
 mod http_replicas {
     use super::*;
+    use crate::replicas::{self, Behaviour, Outcome, SECRET, STEP, Sender, layer_replica};
     use redis_cluster::RedisCluster;
 
     use std::net::SocketAddr;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
 
-    use axum::Router;
-    use axum::body::Bytes;
-    use axum::extract::{Extension, State};
-    use axum::routing::post;
     use hooksig::replay::{ReplayPolicy, ReplayProtection, ReplayState};
-    use hooksig::tower::VerifyLayer;
     use hooksig::{Scheme, Signer, Verifier};
-    use http::{Request, StatusCode};
-    use http_body_util::{BodyExt, Full};
-    use hyper_util::client::legacy::Client;
-    use hyper_util::client::legacy::connect::HttpConnector;
-    use hyper_util::rt::TokioExecutor;
-    use tokio::net::TcpListener;
     use tokio::time::timeout;
 
-    const SECRET: &str = "It's a Secret to Everybody";
-    /// Upper bound for any one network step.
-    const STEP: Duration = Duration::from_secs(10);
-    /// Upper bound for a retry loop.
-    const RETRIES: Duration = Duration::from_secs(20);
-
-    /// Shared by both replicas of a test: the handler's instructions and its counts.
-    #[derive(Clone, Default)]
-    struct Behaviour {
-        /// Handler calls.
-        attempts: Arc<AtomicUsize>,
-        /// Deliveries processed to the end (answered 2xx).
-        processed: Arc<AtomicUsize>,
-        /// The next n calls fail with 500.
-        fail_next: Arc<AtomicUsize>,
-        /// How long processing takes (widens the race windows).
-        work: Duration,
-    }
-
-    impl Behaviour {
-        fn with_work(work: Duration) -> Behaviour {
-            Behaviour { work, ..Behaviour::default() }
-        }
-
-        fn attempts(&self) -> usize {
-            self.attempts.load(Ordering::SeqCst)
-        }
-
-        fn processed(&self) -> usize {
-            self.processed.load(Ordering::SeqCst)
-        }
-    }
-
-    /// Behind the layer with a replay guard: the state is in the extensions.
-    async fn layered(
-        State(app): State<Behaviour>,
-        Extension(state): Extension<ReplayState>,
-        _body: Bytes,
-    ) -> (StatusCode, &'static str) {
-        assert_eq!(state, ReplayState::First);
-        app.attempts.fetch_add(1, Ordering::SeqCst);
-        let fail =
-            app.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-        if fail {
-            return (StatusCode::INTERNAL_SERVER_ERROR, "failed");
-        }
-        tokio::time::sleep(app.work).await;
-        app.processed.fetch_add(1, Ordering::SeqCst);
-        (StatusCode::OK, "processed")
-    }
-
-    /// A replica: its own verifier (same secret) and its own cluster connection.
+    /// A replica behind the layer: its own verifier (same secret) and its own cluster
+    /// connection.
     async fn replica(cluster: &RedisCluster, app: &Behaviour) -> SocketAddr {
-        let verifier = Verifier::new(Scheme::tale(), SECRET).unwrap();
-        let replay = ReplayProtection::new(cluster.guard().await);
-        let router = Router::new()
-            .route("/hook", post(layered))
-            .route_layer(VerifyLayer::new(verifier).replay_guard(replay))
-            .with_state(app.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        addr
+        layer_replica(app, ReplayProtection::new(cluster.guard().await)).await
     }
 
     async fn replicas(cluster: &RedisCluster, app: &Behaviour) -> [SocketAddr; 2] {
@@ -390,85 +321,12 @@ mod http_replicas {
             .unwrap()
     }
 
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    enum Outcome {
-        /// 2xx from the handler.
-        Processed,
-        /// 200 `duplicate delivery`, without the handler.
-        Duplicate,
-        /// 409 `delivery in progress`.
-        InProgress,
-        /// 503 from the replay store.
-        Unavailable,
-        /// Another status (the handler failed).
-        Failed(u16),
-    }
-
-    impl Outcome {
-        fn acknowledged(self) -> bool {
-            matches!(self, Outcome::Processed | Outcome::Duplicate)
-        }
-    }
-
-    struct Sender {
-        client: Client<HttpConnector, Full<Bytes>>,
-    }
-
-    impl Sender {
-        fn new() -> Sender {
-            Sender { client: Client::builder(TokioExecutor::new()).build_http() }
-        }
-
-        /// Sends one signed delivery of `body` and classifies the answer.
-        async fn send(&self, addr: SocketAddr, body: &str) -> Outcome {
-            let mut request = Request::post(format!("http://{addr}/hook"))
-                .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-                .unwrap();
-            request
-                .headers_mut()
-                .extend(Signer::new(Scheme::tale(), SECRET).unwrap().sign(body.as_bytes()).unwrap());
-            let response =
-                timeout(STEP, self.client.request(request)).await.expect("an answer in time").unwrap();
-            let status = response.status();
-            let text = timeout(STEP, response.into_body().collect()).await.expect("a body in time").unwrap();
-            match (status.as_u16(), &text.to_bytes()[..]) {
-                (200, b"duplicate delivery") => Outcome::Duplicate,
-                (200, b"processed") => Outcome::Processed,
-                (409, b"delivery in progress") => Outcome::InProgress,
-                (503, b"temporarily unavailable") => Outcome::Unavailable,
-                (s, body) => {
-                    assert!(!status.is_success(), "an unexpected acknowledgement: {s} {body:?}");
-                    Outcome::Failed(s)
-                }
-            }
-        }
-
-        /// Sends copies to the replicas in turn, as a sender retrying every non-2xx
-        /// answer, until one is acknowledged.
-        async fn until_acknowledged(&self, replicas: &[SocketAddr], body: &str) -> Vec<Outcome> {
-            let deadline = Instant::now() + RETRIES;
-            let mut outcomes = Vec::new();
-            for replica in replicas.iter().cycle() {
-                let outcome = self.send(*replica, body).await;
-                outcomes.push(outcome);
-                if outcome.acknowledged() {
-                    return outcomes;
-                }
-                assert!(Instant::now() < deadline, "never acknowledged: {outcomes:?}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            unreachable!()
-        }
-    }
-
-    /// The invariant, from the outside: as many 2xx-processed answers as the handler
-    /// processed, and no duplicate acknowledged before the delivery was processed.
+    /// The shared invariant, and: every handler call had claimed its delivery first
+    /// (`ReplayState::First`), as the layer guarantees with a working store.
     fn assert_acknowledged_only_what_was_processed(outcomes: &[Outcome], app: &Behaviour) {
-        let processed_answers = outcomes.iter().filter(|o| **o == Outcome::Processed).count();
-        assert_eq!(processed_answers, app.processed(), "answers {outcomes:?}");
-        if outcomes.contains(&Outcome::Duplicate) {
-            assert!(app.processed() >= 1, "a duplicate of nothing processed: {outcomes:?}");
-        }
+        replicas::assert_acknowledged_only_what_was_processed(outcomes, app);
+        let states = app.states.lock().unwrap();
+        assert!(states.iter().all(|s| *s == ReplayState::First), "{states:?}");
     }
 
     /// The same delivery to both replicas at once, then again later, for a key on
