@@ -14,12 +14,13 @@
     reason = "a test may panic: a panic is a failed test"
 )]
 
-use std::io::{Read, Write};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,10 +28,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use base64ct::{Base64, Encoding as _};
 use hooksig::{Scheme, Verifier};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{Value, json};
+use support::{BIN, Out, TlsReceiver, run_bounded, tls_receiver};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hooksig");
 /// Every run of the binary must finish within this.
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -41,31 +41,6 @@ const T0: u64 = 1_700_000_000;
 
 // ---------------------------------------------------------------------------------
 // Running the binary
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    fn hints(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|l| l.starts_with("hint: ")).collect()
-    }
-
-    fn has_hint(&self, part: &str) -> bool {
-        self.hints().iter().any(|h| h.contains(part))
-    }
-
-    fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
-    }
-}
 
 struct Run {
     args: Vec<String>,
@@ -99,50 +74,8 @@ impl Run {
         for (k, v) in &self.env {
             command.env(k, v);
         }
-        run_bounded(command, &self.stdin)
+        run_bounded(command, &self.stdin, DEADLINE)
     }
-}
-
-/// Runs a command with the given stdin, failing the test if it outlives DEADLINE.
-fn run_bounded(mut command: Command, stdin: &[u8]) -> Out {
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let mut input = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&stdin);
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        stdout.read_to_end(&mut buf).unwrap();
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        stderr.read_to_end(&mut buf).unwrap();
-        buf
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            child.kill().unwrap();
-            panic!("{command:?} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    writer.join().unwrap();
-    let stdout = String::from_utf8(out_reader.join().unwrap()).unwrap();
-    let stderr = String::from_utf8(err_reader.join().unwrap()).unwrap();
-    Out { code: status.code().unwrap_or(-1), stdout, stderr }
 }
 
 fn temp_dir(test: &str) -> PathBuf {
@@ -200,7 +133,7 @@ fn reference_verify(cases: &[Value]) -> Vec<Value> {
     if Command::new("python3").arg("--version").output().is_err() {
         panic!("python3 is required by cli/tests/cli.rs (the reference verifier) but was not found on PATH");
     }
-    let out = run_bounded(command, &serde_json::to_vec(cases).unwrap());
+    let out = run_bounded(command, &serde_json::to_vec(cases).unwrap(), DEADLINE);
     assert_eq!(out.code, 0, "reference.py verify failed: {}", out.stderr);
     let results: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(results.len(), cases.len());
@@ -389,7 +322,7 @@ fn sign_curl_is_a_correctly_quoted_shell_command() {
     let script = format!("curl() {{ for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\n{}", out.stdout);
     let mut bash = Command::new("bash");
     bash.arg("-c").arg(script);
-    let argv = run_bounded(bash, b"");
+    let argv = run_bounded(bash, b"", DEADLINE);
     argv.assert_code(0);
     let argv: Vec<&str> = argv.stdout.split_terminator('\0').collect();
     assert_eq!(
@@ -1315,7 +1248,7 @@ fn sign_curl_passes_extra_headers_after_the_generated_ones() {
     let script = format!("curl() {{ for a in \"$@\"; do printf '%s\\0' \"$a\"; done; }}\n{}", out.stdout);
     let mut bash = Command::new("bash");
     bash.arg("-c").arg(script);
-    let argv = run_bounded(bash, b"");
+    let argv = run_bounded(bash, b"", DEADLINE);
     argv.assert_code(0);
     let argv: Vec<&str> = argv.stdout.split_terminator('\0').collect();
     assert_eq!(
@@ -1369,132 +1302,6 @@ fn sign_curl_passes_extra_headers_after_the_generated_ones() {
 // ---------------------------------------------------------------------------------
 // send over https
 
-/// What the TLS receiver was sent.
-struct TlsCall {
-    headers: HeaderMap,
-    body: Vec<u8>,
-    verified: bool,
-}
-
-/// A one-thread https receiver on 127.0.0.1:0 with a self-signed certificate for the
-/// given names, made here. It verifies each delivery with the library, answers 200 or
-/// the refusal, and stops when dropped (or after DEADLINE).
-struct TlsReceiver {
-    url: String,
-    cert_pem: String,
-    calls: Arc<Mutex<Vec<TlsCall>>>,
-    /// TLS handshakes that failed on the server's side (the client refused).
-    refused: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for TlsReceiver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-    }
-}
-
-fn tls_receiver(scheme: Scheme, secret: &str, names: &[&str]) -> TlsReceiver {
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let rcgen::CertifiedKey { cert, signing_key } = rcgen::generate_simple_self_signed(names).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .unwrap();
-    let config = Arc::new(config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("https://{}/hook", listener.local_addr().unwrap());
-    let verifier = Verifier::new(scheme, secret).unwrap();
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let refused = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let (calls, refused, stop) = (calls.clone(), refused.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            while !stop.load(Ordering::SeqCst) && start.elapsed() < DEADLINE {
-                match listener.accept() {
-                    Ok((tcp, _)) => match serve_one(tcp, config.clone(), &verifier) {
-                        Ok(call) => calls.lock().unwrap().push(call),
-                        Err(e) => refused.lock().unwrap().push(e.to_string()),
-                    },
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    Err(e) => panic!("accept: {e}"),
-                }
-            }
-        })
-    };
-    TlsReceiver { url, cert_pem: cert.pem(), calls, refused, stop, thread: Some(thread) }
-}
-
-/// Reads one request over TLS (Content-Length bodies only, which is what `send`
-/// sends), verifies it and answers, closing the connection.
-fn serve_one(
-    tcp: std::net::TcpStream,
-    config: Arc<rustls::ServerConfig>,
-    verifier: &Verifier,
-) -> std::io::Result<TlsCall> {
-    tcp.set_nonblocking(false)?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-    tcp.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let mut data = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let n = tls.read(&mut chunk)?;
-        if n == 0 || data.len() > 1 << 20 {
-            return Err(std::io::Error::other("connection closed before the request's head"));
-        }
-        data.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8(data[..head_end].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    assert!(lines.next().unwrap().starts_with("POST /hook HTTP/1.1"), "{head}");
-    let mut headers = HeaderMap::new();
-    for line in lines {
-        let (name, value) = line.split_once(':').unwrap();
-        headers.append(
-            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-            axum::http::HeaderValue::from_str(value.trim()).unwrap(),
-        );
-    }
-    let length: usize = headers.get("content-length").unwrap().to_str().unwrap().parse().unwrap();
-    let mut body = data[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = tls.read(&mut chunk)?;
-        if n == 0 {
-            return Err(std::io::Error::other("connection closed before the body's end"));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let result = verifier.verify(&headers, &body);
-    let (status, text) = match &result {
-        Ok(_) => ("200 OK".to_owned(), "ok".to_owned()),
-        Err(e) => (e.status().to_string(), e.public_message().to_owned()),
-    };
-    let response =
-        format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}", text.len());
-    tls.write_all(response.as_bytes())?;
-    tls.conn.send_close_notify();
-    tls.flush()?;
-    Ok(TlsCall { headers, body, verified: result.is_ok() })
-}
-
 /// `send` to the TLS receiver with the github preset and the given extra options.
 fn send_https(rx: &TlsReceiver, extra: &[&str]) -> Out {
     let mut args = vec!["send", &rx.url, "-s", "github", "--secret-env", "S", "--data", r#"{"zen":"ok"}"#];
@@ -1509,7 +1316,7 @@ fn send_https(rx: &TlsReceiver, extra: &[&str]) -> Out {
 
 #[test]
 fn send_https_with_cacert_trusts_a_self_signed_certificate() {
-    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1", "localhost"]);
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1", "localhost"], DEADLINE);
     let dir = temp_dir("cacert");
     // One file, two certificates: an unrelated one first, then the server's.
     let other = rcgen::generate_simple_self_signed(vec!["other.invalid".to_owned()]).unwrap().cert.pem();
@@ -1531,6 +1338,7 @@ fn send_https_with_cacert_trusts_a_self_signed_certificate() {
     let calls = rx.calls.lock().unwrap();
     assert_eq!(calls.len(), 1);
     let call = calls.first().unwrap();
+    assert_eq!(call.request_line, "POST /hook HTTP/1.1");
     assert!(call.verified);
     assert!(rx.refused.lock().unwrap().is_empty());
     assert_eq!(call.body, br#"{"zen":"ok"}"#);
@@ -1572,7 +1380,7 @@ fn send_https_with_cacert_trusts_a_self_signed_certificate() {
 
 #[test]
 fn send_https_refuses_an_untrusted_certificate_and_names_the_problem() {
-    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1", "localhost"]);
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1", "localhost"], DEADLINE);
     let out = send_https(&rx, &[]);
     out.assert_code(1);
     assert!(out.lines().iter().all(|l| l.starts_with("> ")), "nothing was received: {}", out.stdout);
@@ -1589,7 +1397,7 @@ fn send_https_refuses_an_untrusted_certificate_and_names_the_problem() {
     assert!(rx.calls.lock().unwrap().is_empty());
 
     // Trusted, but for another name.
-    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["hooks.example.test"]);
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["hooks.example.test"], DEADLINE);
     let dir = temp_dir("wrong-name");
     let cacert = dir.join("server.pem");
     std::fs::write(&cacert, &rx.cert_pem).unwrap();
@@ -1608,7 +1416,7 @@ fn send_https_refuses_an_untrusted_certificate_and_names_the_problem() {
 
 #[test]
 fn send_https_insecure_skips_verification_with_a_warning() {
-    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1"]);
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1"], DEADLINE);
     let out = send_https(&rx, &["--insecure"]);
     out.assert_code(0);
     let host = "127.0.0.1";

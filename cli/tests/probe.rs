@@ -14,12 +14,15 @@
     reason = "a test may panic: a panic is a failed test"
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -27,10 +30,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use hooksig::replay::MemoryReplayGuard;
 use hooksig::{Scheme, Verifier};
-use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
+use support::{BIN, Out, run_bounded, tls_receiver};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hooksig");
 /// Every run of the binary must finish within this.
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -59,19 +61,6 @@ const CHECKS: [&str; 14] = [
 // ---------------------------------------------------------------------------------
 // Running the binary
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
-    }
-}
-
 /// Runs the binary with `S` set to `secret`, failing the test if it outlives DEADLINE.
 fn hooksig(args: &[&str], secret: &str) -> Out {
     let mut command = Command::new(BIN);
@@ -81,36 +70,8 @@ fn hooksig(args: &[&str], secret: &str) -> Out {
         .env_remove("HOOKSIG_SCHEME")
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        stdout.read_to_string(&mut s).unwrap();
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        stderr.read_to_string(&mut s).unwrap();
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > DEADLINE {
-            child.kill().unwrap();
-            panic!("{args:?} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out =
-        Out { code: status.code().unwrap_or(-1), stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+        .env_remove("ALL_PROXY");
+    let out = run_bounded(command, b"", DEADLINE);
     for text in [&out.stdout, &out.stderr] {
         assert!(!text.contains(secret), "secret printed: {text}");
     }
@@ -793,115 +754,9 @@ fn probe_is_listed_in_the_help() {
 // ---------------------------------------------------------------------------------
 // https
 
-/// A one-thread https receiver on 127.0.0.1:0 with a self-signed certificate for
-/// 127.0.0.1 made here: one request per connection (what the probe's battery sends),
-/// verified with the library. Stops when dropped.
-struct TlsReceiver {
-    url: String,
-    cert_pem: String,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for TlsReceiver {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            thread.join().unwrap();
-        }
-    }
-}
-
-fn tls_receiver(scheme: Scheme, secret: &str) -> TlsReceiver {
-    let rcgen::CertifiedKey { cert, signing_key } =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(signing_key.serialize_der()));
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key)
-            .unwrap();
-    let config = Arc::new(config);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("https://{}/hook", listener.local_addr().unwrap());
-    let verifier = Verifier::new(scheme, secret).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            while !stop.load(Ordering::SeqCst) && start.elapsed() < DEADLINE {
-                match listener.accept() {
-                    // A refused handshake or a dropped connection only ends that exchange.
-                    Ok((tcp, _)) => drop(serve_one_tls(tcp, config.clone(), &verifier)),
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    Err(e) => panic!("accept: {e}"),
-                }
-            }
-        })
-    };
-    TlsReceiver { url, cert_pem: cert.pem(), stop, thread: Some(thread) }
-}
-
-/// Reads one request (head as bytes, Content-Length body), verifies it, answers, closes.
-fn serve_one_tls(
-    tcp: std::net::TcpStream,
-    config: Arc<rustls::ServerConfig>,
-    verifier: &Verifier,
-) -> std::io::Result<()> {
-    tcp.set_nonblocking(false)?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    let mut data = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let n = tls.read(&mut chunk)?;
-        if n == 0 || data.len() > 64 * 1024 {
-            return Err(std::io::Error::other("no complete head"));
-        }
-        data.extend_from_slice(&chunk[..n]);
-    };
-    let mut headers = HeaderMap::new();
-    for line in data[..head_end].split(|b| *b == b'\n').skip(1) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
-        let name = axum::http::HeaderName::from_bytes(&line[..colon]);
-        let value = axum::http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii());
-        if let (Ok(name), Ok(value)) = (name, value) {
-            headers.append(name, value);
-        }
-    }
-    let length: usize =
-        headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut body = data[head_end + 4..].to_vec();
-    while body.len() < length {
-        let n = tls.read(&mut chunk)?;
-        if n == 0 {
-            return Err(std::io::Error::other("closed before the body's end"));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    let status = match verifier.verify(&headers, &body) {
-        Ok(_) => "200 OK".to_owned(),
-        Err(e) => e.status().to_string(),
-    };
-    tls.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())?;
-    tls.conn.send_close_notify();
-    tls.flush()
-}
-
 #[test]
 fn probe_speaks_https_with_cacert_or_insecure() {
-    let rx = tls_receiver(Scheme::github(), RAW_SECRET);
+    let rx = tls_receiver(Scheme::github(), RAW_SECRET, &["127.0.0.1"], DEADLINE);
     let dir = std::env::temp_dir().join(format!("hooksig-probe-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cacert = dir.join("cert.pem");
