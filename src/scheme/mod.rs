@@ -988,6 +988,7 @@ impl SchemeBuilder {
     ///   cover the timestamp, so its tolerance check would run on a value anyone can
     ///   write, and replay protection would trust it;
     /// - a `KeyValue` format is combined with a timestamp header;
+    /// - two of the signature, timestamp and id headers have the same name;
     /// - keys or versions are empty, equal, or contain their separators.
     ///
     /// An id header whose id is not in the message is allowed: it is read when present
@@ -1000,6 +1001,8 @@ impl SchemeBuilder {
     /// assert!(Scheme::builder("no header").build().is_err());
     /// let b = Scheme::builder("x").signature_header(HeaderName::from_static("x-sig"));
     /// assert!(b.clone().build().is_ok());
+    /// // The id in the signature's header: refused.
+    /// assert!(b.clone().id_header(HeaderName::from_static("x-sig")).build().is_err());
     ///
     /// // A Stripe-like `t=` pair that the MAC does not cover: refused.
     /// let kv = b.format(SignatureFormat::KeyValue { timestamp_key: "t".into(), signature_key: "v1".into() });
@@ -1039,6 +1042,13 @@ impl SchemeBuilder {
         }
         if self.message.contains(&Part::Id) && self.id_header.is_none() {
             return invalid("the message uses an id but the scheme has no id header");
+        }
+        // One header read as two fields would be both repeated (a signer writes it
+        // twice) and parsed twice; refuse it here, where the mistake is made.
+        let names = [self.signature_header.as_ref(), self.timestamp_header.as_ref(), self.id_header.as_ref()];
+        let named: Vec<&HeaderName> = names.into_iter().flatten().collect();
+        if named.iter().enumerate().any(|(i, a)| named.get(..i).unwrap_or_default().contains(a)) {
+            return invalid("the signature, timestamp and id headers must have distinct names");
         }
         let list_version = match &self.format {
             SignatureFormat::VersionedList { version } => Some(version),
@@ -1158,6 +1168,26 @@ mod tests {
             .build_unchecked();
         assert!(unchecked.has_timestamp());
         assert!(!unchecked.timestamp_covered());
+    }
+
+    #[test]
+    fn signature_timestamp_and_id_headers_must_differ() {
+        const DISTINCT: &str = "the signature, timestamp and id headers must have distinct names";
+        let base = Scheme::builder("x").signature_header(header("x-sig"));
+        let with_ts = |name| {
+            base.clone().timestamp_header(header(name)).message([
+                Part::Timestamp,
+                Part::literal("."),
+                Part::Body,
+            ])
+        };
+        assert_eq!(reason(with_ts("x-sig")), DISTINCT);
+        assert_eq!(reason(base.clone().id_header(header("x-sig")).message([Part::Id, Part::Body])), DISTINCT);
+        assert_eq!(reason(with_ts("x-ts").id_header(header("x-ts"))), DISTINCT);
+        assert!(with_ts("x-ts").id_header(header("x-id")).build().is_ok());
+        // Header names are case-insensitive: `HeaderName` is lowercase whatever it was given.
+        let upper = HeaderName::from_bytes(b"X-Sig").unwrap();
+        assert_eq!(reason(base.clone().id_header(upper)), DISTINCT);
     }
 
     /// `id_covered` follows the message only: an id header alone is read, not trusted.
