@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
@@ -107,11 +107,20 @@ impl Signer {
     /// let headers = signer.sign_at(body, Some("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"), at)?;
     /// assert_eq!(headers["webhook-signature"], "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=");
     /// assert_eq!(headers["webhook-timestamp"], "1649367553");
+    /// // A time before 1970 has no timestamp: refused.
+    /// assert!(signer.sign_at(body, None, UNIX_EPOCH - Duration::from_secs(1)).is_err());
     /// # Ok::<(), hooksig::Error>(())
     /// ```
     pub fn sign_at(&self, body: &[u8], id: Option<&str>, at: SystemTime) -> Result<HeaderMap, Error> {
         let scheme = &self.inner.scheme.inner;
-        let timestamp = scheme.has_timestamp().then(|| headers::unix_seconds(at));
+        let timestamp = match scheme.has_timestamp() {
+            // Before 1970 there is no Unix timestamp to write; 0 would be a lie.
+            true if at < UNIX_EPOCH => {
+                return Err(Error::InvalidConfig { reason: "the signing time is before 1970" });
+            }
+            true => Some(headers::unix_seconds(at)),
+            false => None,
+        };
         let id = match (&scheme.id_header, id) {
             (None, _) => None,
             (Some(name), Some(given)) => Some(DeliveryId::new(given.as_bytes()).ok_or_else(|| {
