@@ -14,6 +14,9 @@
     reason = "a test may panic: a panic is a failed test"
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,8 +29,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use base64ct::{Base64, Encoding as _};
 use hooksig::{Scheme, Signer};
 use serde_json::Value;
+use support::{BIN, tls_receiver};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hooksig");
 const SECRET: &str = "It's a Secret to Everybody";
 const HOSTILE_BODY: &str = r#"<img src=x onerror="document.title='pwned'">"#;
 const HOSTILE_HEADER: &str = "<script>document.title='pwned'</script>";
@@ -263,6 +266,46 @@ fn listen_verifies_explains_forwards_keeps_and_replays() {
     drop(listen);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(started.elapsed() < Duration::from_secs(120));
+}
+
+/// An https app with a self-signed certificate: `--cacert` trusts it, `--insecure`
+/// skips the check, and without either the forward is refused (502, recorded).
+#[test]
+fn forward_to_https_with_cacert_or_insecure() {
+    let dir = temp_dir("tls");
+    let rx = tls_receiver(Scheme::github(), SECRET, &["127.0.0.1"], Duration::from_secs(120));
+    let app = rx.url.trim_end_matches("/hook").to_owned();
+    let cacert = dir.join("cert.pem");
+    std::fs::write(&cacert, &rx.cert_pem).unwrap();
+    let cacert = cacert.to_str().unwrap();
+    let body = br#"{"zen":"tls"}"#;
+    for (store, trust) in [("c.redb", ["--cacert", cacert].as_slice()), ("i.redb", ["--insecure"].as_slice())]
+    {
+        let mut args = vec!["--forward-to", app.as_str()];
+        args.extend_from_slice(trust);
+        let listen = start_listen_with(&dir.join(store), None, &args);
+        assert_eq!(deliver(&listen.base, "/hook", &signed(body), body), (200, "ok".to_owned()), "{trust:?}");
+    }
+    {
+        // The app got both deliveries byte for byte, and they verify there.
+        let calls = rx.calls.lock().unwrap();
+        assert_eq!(calls.len(), 2);
+        for call in calls.iter() {
+            assert_eq!(call.request_line, "POST /hook HTTP/1.1");
+            assert_eq!(call.body, body);
+            assert!(call.verified);
+        }
+    }
+
+    let listen = start_listen_with(&dir.join("n.redb"), None, &["--forward-to", app.as_str()]);
+    assert_eq!(deliver(&listen.base, "/hook", &signed(body), body).0, 502);
+    let list = get_json(&format!("{}/_hooksig/api/deliveries", listen.base));
+    assert!(list[0]["forward"]["status"].is_null());
+    assert!(list[0]["forward"]["error"].is_string(), "{}", list[0]);
+    assert_eq!(rx.calls.lock().unwrap().len(), 2, "nothing reached the app");
+    drop(listen);
+    drop(rx);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -65,6 +65,14 @@ pub struct ListenArgs {
     /// Forward rejected deliveries too, marked `Hooksig-Verdict: rejected`.
     #[arg(long, requires = "forward_to")]
     forward_rejected: bool,
+    /// For an https:// --forward-to: also trust the certificates in this PEM file
+    /// (an app serving a self-signed certificate); repeat for more files.
+    #[arg(long, value_name = "PEM", requires = "forward_to", help_heading = "https")]
+    cacert: Vec<PathBuf>,
+    /// For an https:// --forward-to: do not verify the app's certificate at all (a
+    /// warning is printed). For local development only.
+    #[arg(long, conflicts_with = "cacert", requires = "forward_to", help_heading = "https")]
+    insecure: bool,
     /// The redb file deliveries are kept in (default:
     /// $XDG_DATA_HOME/hooksig/listen.redb or ~/.local/share/hooksig/listen.redb).
     #[arg(long, value_name = "PATH")]
@@ -113,8 +121,18 @@ pub fn run(args: &ListenArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
             let uri: http::Uri =
                 url.parse().map_err(|e| Failure::usage(format!("bad --forward-to `{url}`: {e}")))?;
             match uri.scheme_str() {
-                Some("http") => None,
-                Some("https") => Some(tls::config(&Trust::Roots(&[]), uri.host().unwrap_or("the app"))?),
+                Some("http") => {
+                    if !args.cacert.is_empty() || args.insecure {
+                        crate::warn(
+                            "--cacert and --insecure only apply to an https:// --forward-to; ignored",
+                        );
+                    }
+                    None
+                }
+                Some("https") => {
+                    let trust = if args.insecure { Trust::Insecure } else { Trust::Roots(&args.cacert) };
+                    Some(tls::config(&trust, uri.host().unwrap_or("the app"))?)
+                }
                 _ => {
                     return Err(Failure::usage(format!(
                         "bad --forward-to `{url}`: expected http://host[:port][/path] or https://…"
