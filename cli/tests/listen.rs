@@ -268,6 +268,44 @@ fn listen_verifies_explains_forwards_keeps_and_replays() {
     assert!(started.elapsed() < Duration::from_secs(120));
 }
 
+/// A header value that is not UTF-8 (obs-text, which HTTP allows) reaches the app as
+/// the same bytes when forwarded, and again when replayed from the store, including
+/// after a restart.
+#[test]
+fn non_utf8_header_values_are_forwarded_and_replayed_byte_for_byte() {
+    let dir = temp_dir("raw");
+    let store = dir.join("raw.redb");
+    let (app_port, seen) = start_app();
+    let listen = start_listen(&store, Some(app_port));
+    let body = br#"{"raw":1}"#;
+    let latin1 = b"caf\xe9 cr\xe8me";
+    let mut request = agent().post(format!("{}/hook", listen.base));
+    for (name, value) in signed(body) {
+        request = request.header(name, value);
+    }
+    let request = request.header("x-latin1", axum::http::HeaderValue::from_bytes(latin1).unwrap());
+    assert_eq!(request.send(&body[..]).unwrap().status().as_u16(), 202);
+    assert_eq!(seen.lock().unwrap()[0].1["x-latin1"].as_bytes(), latin1, "forwarded as received");
+
+    let one = get_json(&format!("{}/_hooksig/api/deliveries/1", listen.base));
+    let shown = one["headers"].as_array().unwrap().iter().find(|p| p[0] == "x-latin1").unwrap()[1].clone();
+    assert_eq!(shown, "caf\u{fffd} cr\u{fffd}me", "shown as text");
+    drop(listen);
+
+    let listen = start_listen(&store, Some(app_port));
+    let token = token(&get_text(&format!("{}/_hooksig/", listen.base)));
+    let (status, answer) = replay(&listen.base, 1, &[("X-Hooksig-Token", &token), ("Origin", &listen.base)]);
+    assert_eq!(status, 200, "{answer}");
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[1].1["x-latin1"].as_bytes(), latin1, "replayed as received");
+        assert_eq!(&seen[1].2[..], body);
+    }
+    drop(listen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// An https app with a self-signed certificate: `--cacert` trusts it, `--insecure`
 /// skips the check, and without either the forward is refused (502, recorded).
 #[test]

@@ -331,6 +331,7 @@ async fn receive(State(state): State<Shared>, request: Request) -> Response {
         method,
         path: path.clone(),
         headers: header_pairs(&headers),
+        raw_values: raw_values(&headers),
         size: body.len(),
         verdict: verdict.to_owned(),
         error,
@@ -442,6 +443,37 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The header values that are not UTF-8 (see [`Record::raw_values`]).
+fn raw_values(headers: &HeaderMap) -> Vec<(usize, String)> {
+    headers
+        .values()
+        .enumerate()
+        .filter(|(_, v)| std::str::from_utf8(v.as_bytes()).is_err())
+        .map(|(i, v)| (i, Base64::encode_string(v.as_bytes())))
+        .collect()
+}
+
+/// The headers of a stored delivery as received: the text of each value, or its
+/// bytes where they were not UTF-8. A pair that is not a valid header is left out.
+fn stored_headers(record: &Record) -> HeaderMap {
+    let mut stored = HeaderMap::new();
+    for (i, (name, text)) in record.headers.iter().enumerate() {
+        let raw = record
+            .raw_values
+            .iter()
+            .find(|(at, _)| *at == i)
+            .and_then(|(_, b64)| Base64::decode_vec(b64).ok());
+        let value = match raw {
+            Some(bytes) => HeaderValue::from_bytes(&bytes),
+            None => HeaderValue::from_str(text),
+        };
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), value) {
+            stored.append(n, v);
+        }
+    }
+    stored
+}
+
 /// A record as the list shows it (no headers, no body).
 fn summary(r: &Record) -> serde_json::Value {
     serde_json::json!({
@@ -505,12 +537,7 @@ async fn api_replay(State(state): State<Shared>, headers: HeaderMap, Path(id): P
         Some(Err(e)) => return text(StatusCode::INTERNAL_SERVER_ERROR, format!("store error: {e}")),
         _ => return json(StatusCode::NOT_FOUND, &serde_json::json!({ "error": "no such delivery" })),
     };
-    let mut stored = HeaderMap::new();
-    for (name, value) in &record.headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-            stored.append(n, v);
-        }
-    }
+    let stored = stored_headers(&record);
     let rejected = record.verdict != "verified";
     let (forward, _) = forward_delivery(&state, &record.path, &stored, Bytes::from(body), rejected).await;
     record.forward = Some(forward.clone());

@@ -29,6 +29,11 @@ pub struct Record {
     pub path: String,
     /// Header values as text (bytes that are not UTF-8 replaced by U+FFFD).
     pub headers: Vec<(String, String)>,
+    /// The values of `headers` that are not UTF-8, as received: their position in
+    /// `headers` and their bytes in base64. Replays send these bytes, not the text.
+    /// Absent from records of earlier versions and when every value is UTF-8.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw_values: Vec<(usize, String)>,
     pub size: usize,
     pub verdict: String,
     pub error: Option<String>,
