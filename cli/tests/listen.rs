@@ -423,6 +423,51 @@ fn store_is_bounded_by_keep() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The list comes in pages: `limit` deliveries older than `before`, newest first, each
+/// API page naming the next in a `Link` header and each HTML page linking to it.
+#[test]
+fn the_list_is_paged() {
+    let dir = temp_dir("pages");
+    let listen = start_listen(&dir.join("p.redb"), None);
+    for n in 0..7 {
+        let body = format!("{{\"n\":{n}}}");
+        assert_eq!(deliver(&listen.base, "/", &signed(body.as_bytes()), body.as_bytes()).0, 200);
+    }
+    let mut url = format!("{}/_hooksig/api/deliveries?limit=3", listen.base);
+    let mut pages = Vec::new();
+    loop {
+        let response = agent().get(&url).call().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{url}");
+        let next = response.headers().get("link").map(|l| l.to_str().unwrap().to_owned());
+        let list: Value = serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
+        pages.push(list.as_array().unwrap().iter().map(|d| d["id"].as_u64().unwrap()).collect::<Vec<_>>());
+        let Some(next) = next else { break };
+        let path = next.strip_prefix('<').and_then(|l| l.strip_suffix(">; rel=\"next\"")).unwrap();
+        url = format!("{}{path}", listen.base);
+        assert!(pages.len() < 10, "the pages end");
+    }
+    assert_eq!(pages, [vec![7, 6, 5], vec![4, 3, 2], vec![1]]);
+    let all = get_json(&format!("{}/_hooksig/api/deliveries", listen.base));
+    assert_eq!(all.as_array().unwrap().len(), 7, "one page by default");
+    for bad in ["limit=0", "limit=1001", "limit=x", "before=-1"] {
+        let status =
+            agent().get(format!("{}/_hooksig/api/deliveries?{bad}", listen.base)).call().unwrap().status();
+        assert_eq!(status.as_u16(), 400, "{bad}");
+    }
+
+    let newest = get_text(&format!("{}/_hooksig/?limit=3", listen.base));
+    assert!(newest.contains("id=\"deliveries\""), "the newest page is live");
+    assert!(newest.contains("href=\"/_hooksig/?before=5&amp;limit=3\""), "{newest}");
+    let older = get_text(&format!("{}/_hooksig/?before=5&limit=3", listen.base));
+    assert!(!older.contains("id=\"deliveries\""), "an older page is not live");
+    assert!(older.contains("/_hooksig/deliveries/4\"") && !older.contains("/_hooksig/deliveries/5\""));
+    assert!(older.contains("href=\"/_hooksig/?before=2&amp;limit=3\""), "{older}");
+    let last = get_text(&format!("{}/_hooksig/?before=2&limit=3", listen.base));
+    assert!(last.contains("/_hooksig/deliveries/1\"") && !last.contains("id=\"older\""), "{last}");
+    drop(listen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn live_events_and_their_bound() {
     let dir = temp_dir("sse");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -37,8 +37,43 @@ const PREFIX: &str = "/_hooksig/";
 const MAX_SSE_CLIENTS: usize = 16;
 /// The app's answer to a forwarded delivery is read up to this size.
 const MAX_FORWARD_RESPONSE: u64 = 10 * 1024 * 1024;
-/// The list shows at most this many deliveries.
+/// A page of the list holds at most this many deliveries.
 const MAX_LIST: usize = 1000;
+
+/// Which page of the list: the deliveries older than `before` (an id; default: the
+/// newest), at most `limit` of them (1 to [`MAX_LIST`], default [`MAX_LIST`]).
+#[derive(serde::Deserialize)]
+pub(crate) struct ListPage {
+    before: Option<u64>,
+    limit: Option<usize>,
+}
+
+impl ListPage {
+    /// The page's records, and the `before` of the next (older) page if there is one;
+    /// or the status and message of the failure (400 for a bad `limit`, 500 for the store).
+    pub(crate) fn read(&self, store: &Store) -> Result<(Vec<Record>, Option<u64>), (StatusCode, String)> {
+        let limit = self.limit();
+        if !(1..=MAX_LIST).contains(&limit) {
+            return Err((StatusCode::BAD_REQUEST, format!("limit must be 1 to {MAX_LIST}")));
+        }
+        let mut records = store
+            .list(self.before, limit.saturating_add(1))
+            .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("store error: {e}")))?;
+        let older =
+            if records.len() > limit { records.get(limit.saturating_sub(1)).map(|r| r.id) } else { None };
+        records.truncate(limit);
+        Ok((records, older))
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.unwrap_or(MAX_LIST)
+    }
+
+    /// Whether this is the first (newest, live) page.
+    pub(crate) fn is_newest(&self) -> bool {
+        self.before.is_none()
+    }
+}
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("keys").required(true).multiple(true).args(
@@ -490,13 +525,26 @@ fn summary(r: &Record) -> serde_json::Value {
     })
 }
 
-async fn api_list(State(state): State<Shared>, headers: HeaderMap) -> Response {
+/// `GET /_hooksig/api/deliveries[?before=ID][&limit=N]`: newest first; the `Link`
+/// header (`rel="next"`) names the older page when there is one.
+async fn api_list(State(state): State<Shared>, headers: HeaderMap, Query(page): Query<ListPage>) -> Response {
     if let Err(r) = check_host(&state, &headers) {
         return *r;
     }
-    match state.store.list(MAX_LIST) {
-        Ok(records) => json(StatusCode::OK, &serde_json::Value::Array(records.iter().map(summary).collect())),
-        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("store error: {e}")),
+    match page.read(&state.store) {
+        Ok((records, older)) => {
+            let list = serde_json::Value::Array(records.iter().map(summary).collect());
+            let mut response = json(StatusCode::OK, &list);
+            if let Some(id) = older {
+                let next =
+                    format!("</_hooksig/api/deliveries?before={id}&limit={}>; rel=\"next\"", page.limit());
+                if let Ok(value) = HeaderValue::from_str(&next) {
+                    response.headers_mut().insert(header::LINK, value);
+                }
+            }
+            response
+        }
+        Err((status, message)) => json(status, &serde_json::json!({ "error": message })),
     }
 }
 

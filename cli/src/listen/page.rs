@@ -2,12 +2,12 @@
 //! content escaped, then kept live by `app.js` (which inserts text with
 //! `textContent` only). No inline script or style: a strict Content-Security-Policy.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::store::Record;
-use super::{MAX_LIST, Shared, body_text, check_host, curl};
+use super::{ListPage, Shared, body_text, check_host, curl};
 
 const SCRIPT: &str = include_str!("app.js");
 const STYLE: &str = include_str!("app.css");
@@ -91,17 +91,35 @@ fn row(r: &Record) -> String {
     )
 }
 
-pub(crate) async fn list(State(state): State<Shared>, headers: HeaderMap) -> Response {
+pub(crate) async fn list(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(page): Query<ListPage>,
+) -> Response {
     if let Err(r) = check_host(&state, &headers) {
         return *r;
     }
-    let records = match state.store.list(MAX_LIST) {
-        Ok(records) => records,
-        Err(e) => {
-            return html(StatusCode::INTERNAL_SERVER_ERROR, state.token(), "error", &escape(&e.to_string()));
-        }
+    let (records, older) = match page.read(&state.store) {
+        Ok(found) => found,
+        Err((status, message)) => return html(status, state.token(), "error", &escape(&message)),
     };
     let rows: String = records.iter().map(row).collect();
+    let more = match older {
+        Some(id) => format!(
+            "<p><a id=\"older\" href=\"/_hooksig/?before={id}&amp;limit={}\">Older deliveries</a></p>",
+            page.limit()
+        ),
+        None => String::new(),
+    };
+    if !page.is_newest() {
+        // An older page: not live (the script only keeps `#deliveries` up to date).
+        let main = format!(
+            "<h1>Older deliveries</h1><p><a href=\"/_hooksig/\">Newest</a></p>\
+             <table><thead><tr><th>Received</th><th>Path</th><th>Size</th><th>Verdict</th>\
+             <th>Key / error</th><th>Hints</th></tr></thead><tbody>{rows}</tbody></table>{more}"
+        );
+        return html(StatusCode::OK, state.token(), "older deliveries", &main);
+    }
     let empty = if records.is_empty() {
         format!(
             "<p id=\"empty\">No deliveries yet: POST one to <code>{}/</code> (any path).</p>",
@@ -113,7 +131,7 @@ pub(crate) async fn list(State(state): State<Shared>, headers: HeaderMap) -> Res
     let main = format!(
         "<h1>Deliveries <span class=\"live\" id=\"live\">live</span></h1>{empty}\
          <table id=\"deliveries-table\"><thead><tr><th>Received</th><th>Path</th><th>Size</th><th>Verdict</th>\
-         <th>Key / error</th><th>Hints</th></tr></thead><tbody id=\"deliveries\">{rows}</tbody></table>"
+         <th>Key / error</th><th>Hints</th></tr></thead><tbody id=\"deliveries\">{rows}</tbody></table>{more}"
     );
     html(StatusCode::OK, state.token(), "deliveries", &main)
 }

@@ -117,12 +117,13 @@ impl Store {
         Ok(())
     }
 
-    /// The newest `limit` records, newest first.
-    pub fn list(&self, limit: usize) -> Result<Vec<Record>> {
+    /// The newest `limit` records with an id below `before` (all with `None`), newest
+    /// first.
+    pub fn list(&self, before: Option<u64>, limit: usize) -> Result<Vec<Record>> {
         let txn = self.db.begin_read()?;
         let records = txn.open_table(RECORDS)?;
         let mut out = Vec::new();
-        for entry in records.iter()?.rev().take(limit) {
+        for entry in records.range(..before.unwrap_or(u64::MAX))?.rev().take(limit) {
             let (_, value) = entry?;
             if let Ok(record) = serde_json::from_slice::<Record>(value.value()) {
                 out.push(record);
