@@ -88,11 +88,6 @@ pub fn system_time(secs: u64) -> Result<SystemTime, Failure> {
     })
 }
 
-/// Reads every secret, in command-line order.
-pub fn secrets(args: &SecretArgs, matches: SubMatches<'_>) -> Result<Vec<Secret>, Failure> {
-    keys(args, None, matches)
-}
-
 /// The Ed25519 options of a subcommand, of one kind.
 pub struct EdKeys<'a> {
     kind: KeyKind,

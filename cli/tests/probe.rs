@@ -183,7 +183,11 @@ fn serve(app: axum::Router) -> Server {
 
 /// The library's tower layer in front of a handler that answers 200.
 fn tower_receiver(scheme: Scheme, secret: &str, replay: bool) -> Server {
-    let verifier = Verifier::new(scheme, secret).unwrap();
+    tower_receiver_for(Verifier::new(scheme, secret).unwrap(), replay)
+}
+
+/// The same with any verifier (Ed25519 public keys).
+fn tower_receiver_for(verifier: Verifier, replay: bool) -> Server {
     let mut layer = hooksig::tower::VerifyLayer::new(verifier);
     if replay {
         layer = layer.replay_guard(MemoryReplayGuard::new(1000));
@@ -288,6 +292,45 @@ fn the_tower_layer_passes_every_check_for_every_preset() {
         }
         let reformatted = if scheme.covers_body() { "pass" } else { "skip" };
         assert_eq!(rows["valid-reformatted"].result, reformatted, "{preset}");
+    }
+}
+
+/// Ed25519 (Discord, Standard Webhooks `v1a`): the receiver holds the public key, the
+/// probe signs with `--signing-key-env`. The library passes every check but timing,
+/// which does not apply; a receiver that never verifies fails the checks that prove it.
+#[test]
+fn ed25519_receivers_are_probed_with_the_signing_key() {
+    for scheme in [Scheme::discord(), Scheme::standard_webhooks()] {
+        let preset = scheme.name().to_owned();
+        let pair = hooksig::KeyPair::generate(&scheme).unwrap();
+        let verifier = Verifier::builder(scheme.clone()).public_key(pair.public_key()).build().unwrap();
+        let rx = tower_receiver_for(verifier, false);
+        let mut args = vec!["probe", &rx.url, "--scheme", &preset, "--signing-key-env", "S", "--json"];
+        args.extend(["--timeout", "5s", "--timing", "10"]);
+        let out = hooksig(&args, pair.signing_key());
+        let rows = parse_json(&out);
+        assert_only_failures(&out, &rows, &[]);
+        for check in CHECKS.iter().filter(|c| !["timing", "wrong-method", "replay"].contains(c)) {
+            assert_eq!(rows[*check].result, "pass", "{preset} {check}: {:?}", rows[*check]);
+        }
+        assert_eq!(rows["wrong-secret"].status, Some(401), "{preset}");
+        assert!(rows["wrong-secret"].detail.contains("another key"), "{:?}", rows["wrong-secret"]);
+        assert_eq!(rows["timing"].result, "skip");
+        assert!(rows["timing"].detail.contains("Ed25519"), "{:?}", rows["timing"]);
+        assert_eq!(rx.calls.load(Ordering::SeqCst), 3, "{preset}: valid, valid-reformatted, replay");
+
+        // No verification at all behind the same URL shape.
+        let open = serve(axum::Router::new().route("/hook", post(|| async { "ok" })));
+        let mut args = vec!["probe", &open.url, "--scheme", &preset, "--signing-key-env", "S", "--json"];
+        args.extend(["--timeout", "5s", "--only", "valid,tampered-body,wrong-secret,missing-signature"]);
+        let out = hooksig(&args, pair.signing_key());
+        let rows = parse_json(&out);
+        out.assert_code(1);
+        assert_eq!(rows["valid"].result, "pass");
+        for check in ["tampered-body", "wrong-secret", "missing-signature"] {
+            assert_eq!(rows[check].result, "fail", "{preset} {check}: {:?}", rows[check]);
+        }
+        assert!(rows["wrong-secret"].detail.contains("another key: the signature is not verified"));
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64ct::{Base64, Encoding as _};
-use hooksig::{Encoding, Scheme, SignatureFormat, Signer};
+use hooksig::{Algorithm, Encoding, KeyPair, Scheme, SignatureFormat, Signer};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::Failure;
@@ -33,12 +33,16 @@ pub struct Signed {
     pub content_type: Option<&'static str>,
 }
 
-/// Signs for one scheme with the user's secret, another secret, or the empty secret.
+/// Signs for one scheme with the user's key (an HMAC secret or an Ed25519 signing
+/// key), another key of the same kind, or (HMAC) the empty secret.
 pub struct Crafter {
     scheme: Scheme,
+    /// The algorithm of the user's key, so of every signature crafted.
+    algorithm: Algorithm,
     signer: Signer,
     wrong: Signer,
-    empty: Signer,
+    /// `None` for Ed25519: there is no empty signing key to fall back to.
+    empty: Option<Signer>,
     /// The body the user gave, or `None` for the generated JSON bodies.
     user_body: Option<Vec<u8>>,
     /// The Content-Type of the bodies: JSON for the generated ones, as `sign --curl`
@@ -49,16 +53,33 @@ pub struct Crafter {
 }
 
 impl Crafter {
-    pub fn new(scheme: &Scheme, signer: Signer, user_body: Option<Vec<u8>>) -> Result<Self, Failure> {
-        let base64 = matches!(scheme.secret_format(), hooksig::SecretFormat::Base64 { .. });
-        let (wrong, empty): (&[u8], &[u8]) = if base64 {
-            (WRONG_BASE64.as_bytes(), EMPTY_BASE64.as_bytes())
-        } else {
-            (WRONG_RAW.as_bytes(), EMPTY_RAW)
-        };
-        let other = |secret: &[u8]| {
-            Signer::new(scheme.clone(), secret)
-                .map_err(|e| Failure::usage(format!("cannot sign for {}: {e}", scheme.name())))
+    pub fn new(
+        scheme: &Scheme,
+        algorithm: Algorithm,
+        signer: Signer,
+        user_body: Option<Vec<u8>>,
+    ) -> Result<Self, Failure> {
+        let cannot = |e: hooksig::Error| Failure::usage(format!("cannot sign for {}: {e}", scheme.name()));
+        let other = |secret: &[u8]| Signer::new(scheme.clone(), secret).map_err(cannot);
+        let (wrong, empty) = match algorithm {
+            Algorithm::Ed25519 => {
+                // Another key pair, fresh for this run: no receiver holds its public key.
+                let pair = KeyPair::generate(scheme).map_err(cannot)?;
+                let wrong = Signer::builder(scheme.clone())
+                    .signing_key(pair.signing_key())
+                    .build()
+                    .map_err(cannot)?;
+                (wrong, None)
+            }
+            _ => {
+                let base64 = matches!(scheme.secret_format(), hooksig::SecretFormat::Base64 { .. });
+                let (wrong, empty): (&[u8], &[u8]) = if base64 {
+                    (WRONG_BASE64.as_bytes(), EMPTY_BASE64.as_bytes())
+                } else {
+                    (WRONG_RAW.as_bytes(), EMPTY_RAW)
+                };
+                (other(wrong)?, Some(other(empty)?))
+            }
         };
         let content_type = match &user_body {
             Some(body) => crate::sign::content_type(body),
@@ -67,9 +88,10 @@ impl Crafter {
         Ok(Crafter {
             content_type,
             scheme: scheme.clone(),
+            algorithm,
             signer,
-            wrong: other(wrong)?,
-            empty: other(empty)?,
+            wrong,
+            empty,
             user_body,
             rng: Rng::seeded(),
         })
@@ -77,6 +99,11 @@ impl Crafter {
 
     pub fn scheme(&self) -> &Scheme {
         &self.scheme
+    }
+
+    /// The algorithm of every signature this crafter writes.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
     }
 
     /// A body for one check: the user's, or a small JSON object naming the check with
@@ -159,14 +186,14 @@ impl Crafter {
         self.sign_with(&self.signer, body, offset)
     }
 
-    /// Signs with a secret the receiver does not have.
+    /// Signs with a key the receiver does not have.
     pub fn sign_wrong(&self, body: Vec<u8>) -> Result<Signed, Failure> {
         self.sign_with(&self.wrong, body, 0)
     }
 
-    /// Signs with the empty secret (an unset secret variable).
-    pub fn sign_empty(&self, body: Vec<u8>) -> Result<Signed, Failure> {
-        self.sign_with(&self.empty, body, 0)
+    /// Signs with the empty secret (an unset secret variable); `None` for Ed25519.
+    pub fn sign_empty(&self, body: Vec<u8>) -> Result<Option<Signed>, Failure> {
+        self.empty.as_ref().map(|empty| self.sign_with(empty, body, 0)).transpose()
     }
 
     fn sign_with(&self, signer: &Signer, body: Vec<u8>, offset: i64) -> Result<Signed, Failure> {
@@ -181,12 +208,15 @@ impl Crafter {
         Ok(Signed { headers, body, at, content_type })
     }
 
-    /// The signature header's value around a tag: `sha256=TAG`, `v1,TAG`,
-    /// `t=<at>,v1=TAG`; `None` for a format this version does not know.
+    /// The signature header's value around a tag: `sha256=TAG`, `v1,TAG` (`v1a,TAG`
+    /// for Ed25519), `t=<at>,v1=TAG`; `None` for a format this version does not know.
     pub fn compose(&self, at: u64, tag: &str) -> Option<String> {
         match self.scheme.format() {
             SignatureFormat::Prefixed(prefix) => Some(format!("{prefix}{tag}")),
-            SignatureFormat::VersionedList { version } => Some(format!("{version},{tag}")),
+            SignatureFormat::VersionedList { .. } => {
+                let (version, _) = self.scheme.versions().find(|(_, a)| *a == self.algorithm)?;
+                Some(format!("{version},{tag}"))
+            }
             SignatureFormat::KeyValue { timestamp_key, signature_key } => {
                 Some(format!("{timestamp_key}={at},{signature_key}={tag}"))
             }
@@ -360,7 +390,14 @@ mod tests {
     use super::*;
 
     fn crafter(scheme: Scheme, secret: &str) -> Crafter {
-        Crafter::new(&scheme, Signer::new(scheme.clone(), secret).unwrap(), None).unwrap()
+        Crafter::new(&scheme, Algorithm::HmacSha256, Signer::new(scheme.clone(), secret).unwrap(), None)
+            .unwrap()
+    }
+
+    fn ed_crafter(scheme: Scheme) -> Crafter {
+        let pair = KeyPair::generate(&scheme).unwrap();
+        let signer = Signer::builder(scheme.clone()).signing_key(pair.signing_key()).build().unwrap();
+        Crafter::new(&scheme, Algorithm::Ed25519, signer, None).unwrap()
     }
 
     #[test]
@@ -381,14 +418,17 @@ mod tests {
     fn user_bodies_reformat_only_when_json() {
         let scheme = Scheme::tale();
         let signer = || Signer::new(scheme.clone(), "s").unwrap();
-        let mut c = Crafter::new(&scheme, signer(), Some(br#"{"a":[1,{"b":2,"c":3}]}"#.to_vec())).unwrap();
+        let user = |body: &[u8]| {
+            Crafter::new(&scheme, Algorithm::HmacSha256, signer(), Some(body.to_vec())).unwrap()
+        };
+        let mut c = user(br#"{"a":[1,{"b":2,"c":3}]}"#);
         assert_eq!(c.body("x"), br#"{"a":[1,{"b":2,"c":3}]}"#);
         let pretty = String::from_utf8(c.reformatted().unwrap()).unwrap();
         assert_eq!(
             pretty,
             "{\n   \"a\" : [\n      1,\n      {\n         \"c\" : 3,\n         \"b\" : 2\n      }\n   ]\n}\n"
         );
-        let mut c = Crafter::new(&scheme, signer(), Some(b"a=1&b=2".to_vec())).unwrap();
+        let mut c = user(b"a=1&b=2");
         assert!(c.reformatted().is_none());
     }
 
@@ -429,10 +469,31 @@ mod tests {
     fn the_empty_secret_keys_like_one_zero_byte() {
         // What a receiver with an empty secret computes: HMAC with an empty key.
         let c = crafter(Scheme::tale(), "s");
-        let signed = c.sign_empty(b"{}".to_vec()).unwrap();
+        let signed = c.sign_empty(b"{}".to_vec()).unwrap().unwrap();
         let zero = hooksig::sign(b"\0", b"{}").unwrap().to_string();
         assert_eq!(signed.headers["x-tale-signature"], zero.as_str());
         let c = crafter(Scheme::standard_webhooks(), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
-        assert!(c.sign_empty(b"{}".to_vec()).is_ok());
+        assert!(c.sign_empty(b"{}".to_vec()).unwrap().is_some());
+        assert!(ed_crafter(Scheme::discord()).sign_empty(b"{}".to_vec()).unwrap().is_none());
+    }
+
+    /// Ed25519 signatures (`v1a,` + base64 for Standard Webhooks, bare hex for Discord)
+    /// are taken apart and changed like HMAC tags; another key's signature differs.
+    #[test]
+    fn ed25519_signatures_are_found_and_changed_in_one_byte() {
+        for scheme in [Scheme::standard_webhooks(), Scheme::discord()] {
+            let c = ed_crafter(scheme.clone());
+            let signed = c.sign(b"{}".to_vec(), 0).unwrap();
+            let header = signed.headers[scheme.signature_header()].to_str().unwrap();
+            let tag = c.tag(&signed).unwrap_or_else(|| panic!("{}: {header}", scheme.name()));
+            assert_eq!(c.compose(signed.at, &tag).unwrap(), header);
+            assert_eq!(tag.len(), if scheme.name() == "discord" { 128 } else { 88 }, "{header}");
+            assert!(scheme.name() == "discord" || header.starts_with("v1a,"), "{header}");
+            let off = c.one_byte_off(&tag, true).unwrap();
+            assert_eq!(off.len(), tag.len());
+            assert_ne!(off, tag);
+            let wrong = c.sign_wrong(b"{}".to_vec()).unwrap();
+            assert_ne!(c.tag(&wrong).unwrap(), tag);
+        }
     }
 }

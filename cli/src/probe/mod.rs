@@ -18,14 +18,15 @@ use ::http::header::{CONTENT_LENGTH, CONTENT_TYPE, EXPECT, TRANSFER_ENCODING};
 use ::http::{HeaderName, HeaderValue, Method};
 use clap::Args;
 use clap::builder::PossibleValuesParser;
-use hooksig::Signer;
+use hooksig::{Algorithm, Signer};
 
 use self::craft::{Crafter, OVERSIZED, Rng, Signed};
 use self::http::{Answer, Client, Request, Sent, seconds};
+use crate::input::KeyKind;
 use crate::input::{self, Extra};
 use crate::sign::secret_failure;
 use crate::tls::{self};
-use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SubMatches, warn};
+use crate::{BodyArgs, Failure, SchemeArg, SecretArgs, SigningKeyArgs, SubMatches, warn};
 
 /// The checks, in the order they run: `replay` last, so that a receiver with replay
 /// protection sees every other delivery first.
@@ -52,7 +53,7 @@ Checks (expected answer; `info` checks only report):
   valid                correctly signed → 2xx
   valid-reformatted    the same JSON, other spacing and key order, signed over its bytes → 2xx
   tampered-body        one body byte changed after signing → 4xx
-  wrong-secret         signed with another secret, and with the empty secret → 4xx
+  wrong-secret         signed with another secret, and with the empty secret (Ed25519: another key) → 4xx
   missing-signature    no signature header → 4xx
   empty-signature      empty value, the prefix alone (sha256=, v1,, t=…,v1=) → 4xx
   truncated-signature  half of a valid tag, one character → 4xx
@@ -61,7 +62,7 @@ Checks (expected answer; `info` checks only report):
   future-timestamp     the same into the future → 4xx
   oversized-body       validly signed 30 MiB body → 413/4xx or an early close, never 2xx
   wrong-method         GET → info
-  timing               with --timing N: first- vs last-byte-wrong tags, Welch t (fail: |t| > 10 twice, same sign)
+  timing               with --timing N: first- vs last-byte-wrong tags, Welch t (fail: |t| > 10 twice, same sign); HMAC only
   replay               the `valid` delivery again, last → info
 
 Bounds: one request at a time, only to URL; about 20 requests and 31 MiB without --timing
@@ -71,6 +72,7 @@ Examples:
   hooksig probe http://127.0.0.1:3000/hook --scheme github --secret-env HOOK_SECRET
   hooksig probe https://hooks.example.test/stripe -s stripe --secret-env STRIPE_WEBHOOK_SECRET --json
   hooksig probe http://127.0.0.1:3000/hook -s github --secret-env HOOK_SECRET --only timing --timing 500
+  hooksig probe http://127.0.0.1:3000/interactions -s discord --signing-key-env DISCORD_SIGNING_KEY
 
 Exit codes: 0 no check failed, 1 a check failed (or the receiver cannot be reached), 2 usage error.";
 
@@ -89,10 +91,16 @@ const GHSA_EMPTY_SECRET: &str = "GHSA-xff3-5c9p-2mr4";
 const CVE_TIMING: &str = "CVE-2022-36885, CVE-2022-24912";
 
 #[derive(Args)]
-// At least one secret, whatever the shared secret group itself requires.
-#[command(group(
-    clap::ArgGroup::new("probe_keys").required(true).multiple(true).args(["secret_env", "secret_file", "secret"])
-))]
+// At least one key (a secret, or an Ed25519 signing key), whatever the shared groups
+// themselves require.
+#[command(group(clap::ArgGroup::new("probe_keys").required(true).multiple(true).args([
+    "secret_env",
+    "secret_file",
+    "secret",
+    "signing_key_env",
+    "signing_key_file",
+    "signing_key"
+])))]
 pub struct ProbeArgs {
     /// The receiver to test: http:// or https:// (with --cacert or --insecure as for
     /// `send`). Nothing else is contacted: no proxy, no redirects.
@@ -102,6 +110,10 @@ pub struct ProbeArgs {
     scheme: SchemeArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    /// Ed25519 (standard-webhooks `v1a`, discord): the receiver holds the public key,
+    /// the probe signs with the signing key.
+    #[command(flatten)]
+    signing_keys: SigningKeyArgs,
     /// The body of the deliveries that should be accepted, read from a file ("-" for
     /// standard input); at most 1 MiB. Default: a small JSON object, made unique per
     /// delivery so that replay protection does not refuse the second accepted one.
@@ -229,14 +241,15 @@ pub fn run(args: &ProbeArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
         return Err(Failure::usage(format!("-H {name}: the probe writes this header itself"))
             .hint("-H adds headers the scheme does not sign, such as X-GitHub-Event"));
     }
-    let secrets = input::secrets(&args.secrets, matches)?;
+    let secrets = input::keys(&args.secrets, Some((&args.signing_keys).into()), matches)?;
     let Some(secret) = secrets.first() else {
         return Err(Failure::usage("no secret given"));
     };
     if secrets.len() > 1 {
-        warn("probe signs with the first secret only; the others are not used");
+        warn("probe signs with the first key only; the others are not used");
     }
-    if secret.has_outer_whitespace() {
+    let ed25519 = secret.kind == KeyKind::Signing;
+    if !ed25519 && secret.has_outer_whitespace() {
         warn(&format!(
             "the secret from {} starts or ends with whitespace, which is part of the key",
             secret.label
@@ -256,11 +269,18 @@ pub fn run(args: &ProbeArgs, matches: SubMatches<'_>) -> Result<(), Failure> {
             Some(body.bytes)
         }
     };
-    let signer = Signer::builder(scheme.clone())
-        .labeled_secret(secret.label.as_str(), &*secret.value)
-        .build()
-        .map_err(|e| secret_failure(scheme, e))?;
-    let crafter = Crafter::new(scheme, signer, user_body)?;
+    let (builder, algorithm) = match ed25519 {
+        true => (
+            Signer::builder(scheme.clone()).labeled_signing_key(secret.label.as_str(), &*secret.value),
+            Algorithm::Ed25519,
+        ),
+        false => (
+            Signer::builder(scheme.clone()).labeled_secret(secret.label.as_str(), &*secret.value),
+            Algorithm::HmacSha256,
+        ),
+    };
+    let signer = builder.build().map_err(|e| secret_failure(scheme, e))?;
+    let crafter = Crafter::new(scheme, algorithm, signer, user_body)?;
 
     let selected = |id: &str| args.only.is_empty() || args.only.iter().any(|o| o == id);
     let mut probe = Probe {
@@ -392,6 +412,12 @@ impl Probe<'_> {
             "future-timestamp" => self.timestamp(check, 1),
             "oversized-body" => self.oversized_body(),
             "wrong-method" => self.wrong_method(),
+            "timing" if self.crafter.algorithm() == Algorithm::Ed25519 => Ok(outcome(
+                check,
+                Verdict::Skip,
+                None,
+                "Ed25519 signatures are checked with a public key: no secret tag to leak by timing",
+            )),
             "timing" => match timing {
                 Some(n) => self.timing(n),
                 None => Ok(outcome(check, Verdict::Skip, None, "run with --timing N to measure")),
@@ -617,19 +643,26 @@ impl Probe<'_> {
 
     fn wrong_secret(&mut self) -> Result<Outcome, Failure> {
         const ID: &str = "wrong-secret";
+        let key = if self.crafter.algorithm() == Algorithm::Ed25519 { "key" } else { "secret" };
         let body = self.crafter.body(ID);
         let other = self.crafter.sign_wrong(body)?;
         let body = self.crafter.body(ID);
         let empty = self.crafter.sign_empty(body)?;
         let mut results = Vec::new();
         let sent = self.send(&self.request(Method::POST, &other, Sig::Keep))?;
-        results.push(("signed with another secret".to_owned(), sent));
-        let sent = self.send(&self.request(Method::POST, &empty, Sig::Keep))?;
-        results.push(("signed with the empty secret".to_owned(), sent));
+        results.push((format!("signed with another {key}"), sent));
+        let pass = match empty {
+            Some(empty) => {
+                let sent = self.send(&self.request(Method::POST, &empty, Sig::Keep))?;
+                results.push(("signed with the empty secret".to_owned(), sent));
+                "signed with another secret, and with the empty secret".to_owned()
+            }
+            None => format!("signed with another {key}"),
+        };
         Ok(self.refusals(
             ID,
             &results,
-            "signed with another secret, and with the empty secret".to_owned(),
+            pass,
             &|label| {
                 if label.contains("empty") {
                     format!(
@@ -637,7 +670,7 @@ impl Probe<'_> {
                          (unset) secret, which anyone can sign with ({GHSA_EMPTY_SECRET})"
                     )
                 } else {
-                    "accepted a delivery signed with another secret: the signature is not verified".to_owned()
+                    format!("accepted a delivery signed with another {key}: the signature is not verified")
                 }
             },
             None,
