@@ -4,10 +4,11 @@ use std::fmt;
 use std::future::{Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use actix_web::HttpMessage as _;
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
@@ -335,7 +336,8 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(VerifySignatureMiddleware { service: Rc::new(service), receiver: self.receiver.clone() }))
+        let receiver = self.receiver.clone();
+        ready(Ok(VerifySignatureMiddleware { inner: Rc::new(Inner { service, receiver }) }))
     }
 }
 
@@ -343,13 +345,22 @@ where
 /// (created by actix-web through [`Transform`]; not built by hand).
 #[doc(hidden)]
 pub struct VerifySignatureMiddleware<S> {
-    service: Rc<S>,
+    /// The service and the receiver behind one `Rc`: each request clones one
+    /// non-atomic count, where the receiver's own `Arc` cost an atomic increment and
+    /// decrement per request.
+    inner: Rc<Inner<S>>,
+}
+
+struct Inner<S> {
+    service: S,
     receiver: Receiver,
 }
 
 impl<S> fmt::Debug for VerifySignatureMiddleware<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifySignatureMiddleware").field("receiver", &self.receiver).finish_non_exhaustive()
+        f.debug_struct("VerifySignatureMiddleware")
+            .field("receiver", &self.inner.receiver)
+            .finish_non_exhaustive()
     }
 }
 
@@ -362,13 +373,15 @@ where
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
 
-    forward_ready!(service);
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.service.poll_ready(cx)
+    }
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        let receiver = self.receiver.clone();
+        let inner = Rc::clone(&self.inner);
         Box::pin(async move {
-            let pass = match receive(&receiver, &mut req).await {
+            let Inner { service, receiver } = &*inner;
+            let pass = match receive(receiver, &mut req).await {
                 Ok(pass) => pass,
                 Err(refusal) => {
                     let response = super::response(receiver.respond(&refusal));

@@ -222,10 +222,9 @@ pub(crate) fn response(response: http::Response<Bytes>) -> HttpResponse<BoxBody>
 /// A payload that yields the received chunks again, in order: one allocation (the
 /// boxed stream), whatever the number of chunks.
 pub(crate) fn payload(chunks: Chunks) -> Payload {
-    let stream = if chunks.chunk_count() <= 1 {
-        Replay { first: Some(chunks.to_bytes()).filter(|one| !one.is_empty()), rest: Vec::new().into_iter() }
-    } else {
-        Replay { first: None, rest: chunks.into_iter() }
+    let stream = match chunks.into_single() {
+        Ok(one) => Replay { first: Some(one).filter(|one| !one.is_empty()), rest: Vec::new().into_iter() },
+        Err(all) => Replay { first: None, rest: all.into_iter() },
     };
     Payload::Stream { payload: Box::pin(stream) }
 }
