@@ -109,7 +109,7 @@ mod middleware;
 
 pub use crate::pipeline::VerifiedOnce;
 pub use extract::Verified;
-pub use middleware::{VerifySignature, VerifySignatureMiddleware};
+pub use middleware::{VerifyFuture, VerifySignature, VerifySignatureMiddleware};
 
 /// Reads actix-web's header map in place: no copy into an `http` 1 map, no
 /// allocation. Names are compared case-insensitively.
