@@ -265,7 +265,7 @@ impl fmt::Debug for VerifySignature {
 }
 
 /// A claim on the replay store to wait for, and the payload read to its end.
-type Claim = (Pin<Box<Proceeding>>, Option<Payload>);
+type PendingClaim = (Pin<Box<Proceeding>>, Option<Payload>);
 
 /// The body ended: checks the signature, and hands the delivery on at once when there
 /// is nothing to claim; else the claim to wait for.
@@ -274,7 +274,7 @@ fn settle(
     req: &mut ServiceRequest,
     intake: Intake,
     drained: Option<Payload>,
-) -> Result<Option<Claim>, Refusal> {
+) -> Result<Option<PendingClaim>, Refusal> {
     let received = intake.finish()?;
     if receiver.claims(&received) {
         return Ok(Some((Box::pin(receiver.proceed(received)), drained)));
