@@ -149,6 +149,20 @@ impl Chunks {
     }
 }
 
+impl Chunks {
+    /// The body as one `Bytes` when it arrived in at most one chunk (moved out, not
+    /// cloned: a clone and the drop of the original are two atomic operations on a
+    /// shared buffer), else the chunks.
+    #[cfg(any(feature = "tower", feature = "actix"))]
+    pub(crate) fn into_single(self) -> Result<Bytes, Vec<Bytes>> {
+        match self.kind {
+            Kind::Empty => Ok(Bytes::new()),
+            Kind::One(one) => Ok(one),
+            Kind::Many(all) => Err(all),
+        }
+    }
+}
+
 impl IntoIterator for Chunks {
     type Item = Bytes;
     type IntoIter = std::vec::IntoIter<Bytes>;

@@ -139,10 +139,12 @@ impl Body for VerifiedBody {
         let this = self.get_mut();
         let next = match std::mem::take(&mut this.state) {
             Draining::Empty => None,
-            Draining::Whole(chunks) if chunks.chunk_count() <= 1 => Some(chunks.to_bytes()),
             Draining::Whole(chunks) => {
                 let len = chunks.len();
-                let mut rest = chunks.into_iter();
+                let mut rest = match chunks.into_single() {
+                    Ok(one) => return Poll::Ready(Some(Ok(Frame::data(one))).filter(|_| len > 0)),
+                    Err(all) => all.into_iter(),
+                };
                 let next = rest.next();
                 let left = len.saturating_sub(next.as_ref().map_or(0, Bytes::len));
                 this.state = Draining::Rest(rest, left);

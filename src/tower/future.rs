@@ -14,7 +14,7 @@ use tower_service::Service;
 use super::body::{BoxError, is_length_limit};
 use super::{ResponseBody, VerifiedBody};
 use crate::error::Refusal;
-use crate::pipeline::{Delivery, Intake, Proceeding, Receiver};
+use crate::pipeline::{Delivery, Intake, Proceeding, Received, Receiver};
 use crate::replay::Pass;
 
 /// Completes or releases a claim once the inner service answered.
@@ -178,10 +178,14 @@ where
                         return Poll::Pending; // not reachable: we are in `Reading`
                     };
                     let next = match read.and_then(|()| intake.finish()) {
+                        Ok(received) if !this.receiver.claims(&received) => {
+                            let Received { proof, body } = received;
+                            call(Ok(Delivery { proof, body, pass: None }), parts, inner, this.receiver)
+                        }
                         Ok(received) => {
                             let mut proceeding = this.receiver.proceed(received);
-                            // Without a replay guard it is ready at once: straight on to
-                            // the inner service, without storing it (it is large).
+                            // A claim the guard settles at once (the memory guard) goes
+                            // straight on too, without storing it (it is large).
                             match Pin::new(&mut proceeding).poll(cx) {
                                 Poll::Ready(result) => call(result, parts, inner, this.receiver),
                                 Poll::Pending => {
