@@ -225,12 +225,33 @@ impl Verifier {
             }
         }
         let key_index = found.ok_or(Error::SignatureMismatch)?;
-        Ok(Verified {
-            verifier: self.clone(),
-            key_index,
-            timestamp: delivery.timestamp.map(|t| t.value),
-            id: delivery.id.and_then(DeliveryId::new),
-        })
+        Ok(self.verified(key_index, delivery.timestamp.map(|t| t.value), delivery.id))
+    }
+
+    /// The proof [`Verifier::verify_at`] returns, with `id` (already checked by
+    /// [`headers::read`]) copied in.
+    ///
+    /// Both functions are kept out of line on purpose. Built inline, the compiler
+    /// merged the two outcomes into one temporary and copied its 255-byte id buffer
+    /// into the result with a `memcpy` call whether or not there was an id; called,
+    /// they write straight into the caller's result, and a delivery without an id
+    /// (Tale, Vocalis, Stripe, Slack) copies no buffer at all: about 4 ns less per
+    /// 64-byte Tale or Stripe delivery, 2 to 3 ns less for GitHub (measured, medians
+    /// of 20 interleaved runs).
+    #[inline(never)]
+    fn verified(&self, key_index: usize, timestamp: Option<u64>, id: Option<&[u8]>) -> Verified {
+        match id {
+            None => self.verified_without_id(key_index, timestamp),
+            Some(bytes) => {
+                Verified { verifier: self.clone(), key_index, timestamp, id: DeliveryId::from_checked(bytes) }
+            }
+        }
+    }
+
+    /// See [`Verifier::verified`].
+    #[inline(never)]
+    fn verified_without_id(&self, key_index: usize, timestamp: Option<u64>) -> Verified {
+        Verified { verifier: self.clone(), key_index, timestamp, id: None }
     }
 
     /// Starts a streaming verification against the system clock: headers and
