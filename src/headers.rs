@@ -167,6 +167,16 @@ impl DeliveryId {
         Some(DeliveryId { buf, len })
     }
 
+    /// An id that [`read`] has already checked ([`DeliveryId::is_valid`]): copied
+    /// without checking it again. `None` only for more than [`MAX_ID_LEN`] bytes.
+    #[inline]
+    pub(crate) fn from_checked(bytes: &[u8]) -> Option<DeliveryId> {
+        let len = u8::try_from(bytes.len()).ok()?;
+        let mut buf = [0u8; MAX_ID_LEN];
+        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(DeliveryId { buf, len })
+    }
+
     /// Whether `bytes` can be an id: 1 to [`MAX_ID_LEN`] bytes of UTF-8.
     #[inline]
     pub(crate) fn is_valid(bytes: &[u8]) -> bool {
@@ -1223,5 +1233,29 @@ mod tests {
         assert!(DeliveryId::new(&[b'a'; 256]).is_none());
         assert!(DeliveryId::new(b"\xff").is_none());
         assert_eq!(DeliveryId::new(&[b'a'; 255]).map(|i| i.as_bytes().len()), Some(255));
+    }
+
+    #[test]
+    fn checked_ids_are_copied_as_new_copies_them() {
+        let mut rng = Rng(0x1405_7B7E_F767_814F);
+        for len in 0..=300usize {
+            for round in 0..8 {
+                // Half ASCII (nearly every id), half bytes that may not be UTF-8.
+                let alphabet: &[&[u8]] =
+                    if round % 2 == 0 { &[b"a", b"0", b"_"] } else { &[b"a", b"\xc3", b"\xa9", b"\xff"] };
+                let bytes: Vec<u8> = (0..len).map(|_| rng.pick(alphabet)[0]).collect();
+                match DeliveryId::new(&bytes) {
+                    Some(id) => {
+                        let copied = DeliveryId::from_checked(&bytes)
+                            .map(|c| (c.as_bytes().to_vec(), c.as_str().to_owned()));
+                        assert_eq!(copied, Some((id.as_bytes().to_vec(), id.as_str().to_owned())));
+                    }
+                    // Refused by `read`, so never handed to `from_checked`, except the
+                    // length, which it checks itself.
+                    None if len > MAX_ID_LEN => assert!(DeliveryId::from_checked(&bytes).is_none()),
+                    None => {}
+                }
+            }
+        }
     }
 }

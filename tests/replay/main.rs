@@ -24,5 +24,5 @@ mod replay_axum;
 mod replay_memory;
 mod replay_redis;
 mod replay_redis_cluster;
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "axum", all(feature = "redis", feature = "tower")))]
 mod replicas;

@@ -49,6 +49,10 @@ pub(crate) struct Behaviour {
     pub(crate) holding: Arc<Notify>,
     pub(crate) resume: Arc<Notify>,
     /// The next n `VerifiedOnce` calls answer 2xx without completing.
+    #[cfg_attr(
+        not(feature = "axum"),
+        allow(dead_code, reason = "read by the `VerifiedOnce` handler of replay_axum")
+    )]
     pub(crate) forget_next: Arc<AtomicUsize>,
     /// How long processing takes (widens the race windows).
     pub(crate) work: Duration,
