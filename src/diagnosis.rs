@@ -600,6 +600,21 @@ fn skew_hint(now: SystemTime, error: &Error, signature_valid: bool) -> Option<Hi
     }
 }
 
+/// `body` pretty-printed with a 2-space indent when it is valid JSON, its tokens (key
+/// order, numbers, string escapes) as received: what `hooksig listen` shows. `None`
+/// for anything that is not JSON, and when the result would pass 16 times the input
+/// plus 64 KiB (deep nesting), so that a hostile body cannot make it grow without limit.
+///
+/// ```
+/// use hooksig::diagnosis::pretty_json;
+/// assert_eq!(pretty_json(br#"{"b":1,"a":[]}"#).unwrap(), b"{\n  \"b\": 1,\n  \"a\": []\n}");
+/// assert_eq!(pretty_json(b"not json"), None);
+/// ```
+pub fn pretty_json(body: &[u8]) -> Option<Vec<u8>> {
+    serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    reformat(body, Style::Pretty(2))
+}
+
 /// A copy of `scheme` that reads secrets another way.
 fn with_secret_format(scheme: &Scheme, format: SecretFormat) -> Option<Scheme> {
     scheme.to_builder().secret_format(format).build().ok()

@@ -652,9 +652,7 @@ fn rfc3339(t: SystemTime) -> String {
 /// The body as the detail page shows it: JSON pretty-printed with its keys in the
 /// order received, UTF-8 text as it is, anything else as a hex dump.
 fn body_text(body: &[u8]) -> (&'static str, String) {
-    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
-        && let Ok(pretty) = String::from_utf8(pretty_json(body))
-    {
+    if let Some(pretty) = hooksig::diagnosis::pretty_json(body).and_then(|p| String::from_utf8(p).ok()) {
         return ("JSON", pretty);
     }
     match std::str::from_utf8(body) {
@@ -671,65 +669,6 @@ fn body_text(body: &[u8]) -> (&'static str, String) {
             ("hex", out)
         }
     }
-}
-
-/// Valid JSON re-laid out with a 2-space indent, tokens untouched (serde_json's
-/// nesting limit, checked before, bounds the indent). Past 8 times the input plus
-/// 64 KiB (deep nesting), the bytes as they are.
-fn pretty_json(src: &[u8]) -> Vec<u8> {
-    let cap = src.len().saturating_mul(8).saturating_add(65_536);
-    fn newline(out: &mut Vec<u8>, depth: usize) {
-        out.push(b'\n');
-        out.resize(out.len() + 2 * depth, b' ');
-    }
-    let mut out = Vec::with_capacity(src.len() * 2);
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let mut bytes = src.iter().peekable();
-    while let Some(&b) = bytes.next() {
-        if out.len() > cap {
-            return src.to_vec();
-        }
-        if in_string {
-            out.push(b);
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            b'"' => {
-                in_string = true;
-                out.push(b);
-            }
-            b'{' | b'[' => {
-                out.push(b);
-                while bytes.next_if(|c| matches!(**c, b' ' | b'\t' | b'\n' | b'\r')).is_some() {}
-                if let Some(&close) = bytes.next_if(|c| matches!(**c, b'}' | b']')) {
-                    out.push(close);
-                } else {
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            b'}' | b']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(b);
-            }
-            b',' => {
-                out.push(b);
-                newline(&mut out, depth);
-            }
-            b':' => out.extend_from_slice(b": "),
-            _ => out.push(b),
-        }
-    }
-    out
 }
 
 /// A curl command that sends the delivery again to this listener.
