@@ -161,6 +161,11 @@ fn replay(base: &str, id: u64, headers: &[(&str, &str)]) -> (u16, String) {
     (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
 }
 
+/// The ids of a list from the API, in its order.
+fn ids(list: &Value) -> Vec<u64> {
+    list.as_array().unwrap().iter().map(|d| d["id"].as_u64().unwrap()).collect()
+}
+
 fn token(page: &str) -> String {
     let start = page.find("name=\"hooksig-token\" content=\"").unwrap() + 30;
     page[start..start + 64].to_owned()
@@ -417,8 +422,7 @@ fn store_is_bounded_by_keep() {
         deliver(&listen.base, "/", &signed(body.as_bytes()), body.as_bytes());
     }
     let list = get_json(&format!("{}/_hooksig/api/deliveries", listen.base));
-    let ids: Vec<u64> = list.as_array().unwrap().iter().map(|d| d["id"].as_u64().unwrap()).collect();
-    assert_eq!(ids, [5, 4, 3]);
+    assert_eq!(ids(&list), [5, 4, 3]);
     drop(listen);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -440,7 +444,7 @@ fn the_list_is_paged() {
         assert_eq!(response.status().as_u16(), 200, "{url}");
         let next = response.headers().get("link").map(|l| l.to_str().unwrap().to_owned());
         let list: Value = serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
-        pages.push(list.as_array().unwrap().iter().map(|d| d["id"].as_u64().unwrap()).collect::<Vec<_>>());
+        pages.push(ids(&list));
         let Some(next) = next else { break };
         let path = next.strip_prefix('<').and_then(|l| l.strip_suffix(">; rel=\"next\"")).unwrap();
         url = format!("{}{path}", listen.base);

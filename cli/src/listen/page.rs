@@ -111,12 +111,13 @@ pub(crate) async fn list(
         ),
         None => String::new(),
     };
+    const HEAD: &str = "<thead><tr><th>Received</th><th>Path</th><th>Size</th><th>Verdict</th>\
+                        <th>Key / error</th><th>Hints</th></tr></thead>";
     if !page.is_newest() {
         // An older page: not live (the script only keeps `#deliveries` up to date).
         let main = format!(
             "<h1>Older deliveries</h1><p><a href=\"/_hooksig/\">Newest</a></p>\
-             <table><thead><tr><th>Received</th><th>Path</th><th>Size</th><th>Verdict</th>\
-             <th>Key / error</th><th>Hints</th></tr></thead><tbody>{rows}</tbody></table>{more}"
+             <table>{HEAD}<tbody>{rows}</tbody></table>{more}"
         );
         return html(StatusCode::OK, state.token(), "older deliveries", &main);
     }
@@ -130,8 +131,7 @@ pub(crate) async fn list(
     };
     let main = format!(
         "<h1>Deliveries <span class=\"live\" id=\"live\">live</span></h1>{empty}\
-         <table id=\"deliveries-table\"><thead><tr><th>Received</th><th>Path</th><th>Size</th><th>Verdict</th>\
-         <th>Key / error</th><th>Hints</th></tr></thead><tbody id=\"deliveries\">{rows}</tbody></table>{more}"
+         <table id=\"deliveries-table\">{HEAD}<tbody id=\"deliveries\">{rows}</tbody></table>{more}"
     );
     html(StatusCode::OK, state.token(), "deliveries", &main)
 }
