@@ -29,14 +29,13 @@ use axum::routing::post;
 use base64ct::{Base64, Encoding as _};
 use hooksig::{Scheme, Verifier};
 use serde_json::{Value, json};
-use support::{BIN, Out, TlsReceiver, run_bounded, tls_receiver};
+use support::{
+    BIN, Out, RAW_SECRET, STRIPE_SECRET, TlsReceiver, WHSEC, dashboard_secret, run_bounded, tls_receiver,
+};
 
 /// Every run of the binary must finish within this.
 const DEADLINE: Duration = Duration::from_secs(60);
 
-const RAW_SECRET: &str = "It's a Secret to Everybody";
-const WHSEC: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const STRIPE_SECRET: &str = "whsec_stripe_test_0123456789";
 const T0: u64 = 1_700_000_000;
 
 // ---------------------------------------------------------------------------------
@@ -82,14 +81,6 @@ fn temp_dir(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hooksig-cli-{}-{test}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn dashboard_secret(preset: &str) -> &'static str {
-    match preset {
-        "standard_webhooks" | "svix" => WHSEC,
-        "stripe" => STRIPE_SECRET,
-        _ => RAW_SECRET,
-    }
 }
 
 /// `Name: value` lines of `sign` output.

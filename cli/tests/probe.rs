@@ -31,14 +31,10 @@ use axum::routing::post;
 use hooksig::replay::MemoryReplayGuard;
 use hooksig::{Scheme, Verifier};
 use serde_json::Value;
-use support::{BIN, Out, run_bounded, tls_receiver};
+use support::{BIN, Out, RAW_SECRET, STRIPE_SECRET, WHSEC, dashboard_secret, run_bounded, tls_receiver};
 
 /// Every run of the binary must finish within this.
 const DEADLINE: Duration = Duration::from_secs(90);
-
-const RAW_SECRET: &str = "It's a Secret to Everybody";
-const WHSEC: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-const STRIPE_SECRET: &str = "whsec_stripe_test_0123456789";
 
 /// Every check id, in the order the probe runs and reports them.
 const CHECKS: [&str; 14] = [
@@ -150,14 +146,6 @@ fn assert_only_failures(out: &Out, rows: &BTreeMap<String, Row>, failing: &[&str
     }
 }
 
-fn secret_for(preset: &str) -> &'static str {
-    match preset {
-        "standard_webhooks" | "svix" => WHSEC,
-        "stripe" => STRIPE_SECRET,
-        _ => RAW_SECRET,
-    }
-}
-
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
@@ -265,8 +253,8 @@ fn actix_receiver(scheme: Scheme, secret: &str, replay: bool) -> ActixServer {
 fn the_tower_layer_passes_every_check_for_every_preset() {
     for scheme in Scheme::presets() {
         let preset = scheme.name().to_owned();
-        let rx = tower_receiver(scheme.clone(), secret_for(&preset), false);
-        let (out, rows) = probe(&rx.url, &preset, secret_for(&preset), &[]);
+        let rx = tower_receiver(scheme.clone(), dashboard_secret(&preset), false);
+        let (out, rows) = probe(&rx.url, &preset, dashboard_secret(&preset), &[]);
         assert_only_failures(&out, &rows, &[]);
         for check in ["valid", "tampered-body", "wrong-secret", "missing-signature"] {
             let want = if check == "tampered-body" && !scheme.covers_body() { "skip" } else { "pass" };
@@ -338,8 +326,8 @@ fn ed25519_receivers_are_probed_with_the_signing_key() {
 fn the_actix_middleware_passes_every_check() {
     for preset in ["tale", "github", "stripe", "standard_webhooks"] {
         let scheme = Scheme::preset(preset).unwrap();
-        let rx = actix_receiver(scheme, secret_for(preset), false);
-        let (out, rows) = probe(&rx.url, preset, secret_for(preset), &[]);
+        let rx = actix_receiver(scheme, dashboard_secret(preset), false);
+        let (out, rows) = probe(&rx.url, preset, dashboard_secret(preset), &[]);
         assert_only_failures(&out, &rows, &[]);
         assert_eq!(rows["valid"].result, "pass");
         assert_eq!(rows["valid-reformatted"].result, "pass");
@@ -351,7 +339,7 @@ fn the_actix_middleware_passes_every_check() {
 #[test]
 fn with_replay_protection_every_check_still_passes_and_the_replay_is_refused_or_deduplicated() {
     for preset in ["github", "stripe", "standard_webhooks"] {
-        let secret = secret_for(preset);
+        let secret = dashboard_secret(preset);
         let scheme = Scheme::preset(preset).unwrap();
         let tower = tower_receiver(scheme.clone(), secret, true);
         let actix = actix_receiver(scheme, secret, true);
@@ -554,7 +542,7 @@ fn flawed_receiver(flaw: Flaw) -> (Server, &'static str) {
 /// each with `words` in its detail, and that the exit code and error line say so.
 fn assert_flaw_found(flaw: Flaw, failing: &[&str], words: &str, extra: &[&str]) -> BTreeMap<String, Row> {
     let (rx, preset) = flawed_receiver(flaw);
-    let (out, rows) = probe(&rx.url, preset, secret_for(preset), extra);
+    let (out, rows) = probe(&rx.url, preset, dashboard_secret(preset), extra);
     assert_only_failures(&out, &rows, failing);
     for check in failing {
         let row = &rows[*check];

@@ -16,6 +16,22 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_hooksig");
 
+/// A raw secret (Tale, GitHub, Slack and the other raw-secret presets).
+pub const RAW_SECRET: &str = "It's a Secret to Everybody";
+/// A `whsec_` + base64 secret (Standard Webhooks, Svix).
+pub const WHSEC: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+/// A Stripe dashboard secret.
+pub const STRIPE_SECRET: &str = "whsec_stripe_test_0123456789";
+
+/// A secret in the format `preset`'s dashboard shows.
+pub fn dashboard_secret(preset: &str) -> &'static str {
+    match preset {
+        "standard_webhooks" | "svix" => WHSEC,
+        "stripe" => STRIPE_SECRET,
+        _ => RAW_SECRET,
+    }
+}
+
 /// What a run of the binary printed, and its exit code.
 pub struct Out {
     pub code: i32,
