@@ -158,13 +158,10 @@ pub(crate) struct DeliveryId {
 impl DeliveryId {
     #[inline]
     pub(crate) fn new(bytes: &[u8]) -> Option<DeliveryId> {
-        let len = u8::try_from(bytes.len()).ok()?;
         if !DeliveryId::is_valid(bytes) {
             return None;
         }
-        let mut buf = [0u8; MAX_ID_LEN];
-        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        Some(DeliveryId { buf, len })
+        DeliveryId::from_checked(bytes)
     }
 
     /// An id that [`read`] has already checked ([`DeliveryId::is_valid`]): copied
