@@ -275,6 +275,16 @@ fn settle(
     intake: Intake,
     drained: Option<Payload>,
 ) -> Result<Option<PendingClaim>, Refusal> {
+    if receiver.replay().is_none() {
+        // Nothing to claim: the proof goes straight into the extensions.
+        let body = intake.finish_into(|proof| {
+            req.extensions_mut().insert(proof);
+        })?;
+        if let Some(drained) = drained {
+            req.set_payload(super::refill(drained, body));
+        }
+        return Ok(None);
+    }
     let received = intake.finish()?;
     if receiver.claims(&received) {
         return Ok(Some((Box::pin(receiver.proceed(received)), drained)));

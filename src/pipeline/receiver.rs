@@ -462,6 +462,19 @@ impl Intake {
         self.body.settle();
         Ok(Received { proof, body: self.body })
     }
+
+    /// [`Intake::finish`] for an adapter with nothing to claim (no replay guard):
+    /// the proof goes straight to `put` (into the request's extensions) instead of on
+    /// through [`Received`] and [`Delivery`], each a copy of the 296-byte proof.
+    #[cfg(any(feature = "tower", feature = "actix"))]
+    #[inline]
+    pub(crate) fn finish_into(mut self, put: impl FnOnce(Verified)) -> Result<Chunks, Refusal> {
+        if let Some(verification) = self.verification.take() {
+            put(verification.finish_boxed()?);
+        }
+        self.body.settle();
+        Ok(self.body)
+    }
 }
 
 impl fmt::Debug for Intake {

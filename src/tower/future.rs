@@ -172,11 +172,27 @@ where
                         }
                     };
                     // The body is done with: take the rest by value.
-                    let StateOwned::Reading { intake, parts, inner, .. } =
+                    let StateOwned::Reading { intake, mut parts, mut inner, .. } =
                         this.state.as_mut().project_replace(State::Done)
                     else {
                         return Poll::Pending; // not reachable: we are in `Reading`
                     };
+                    if read.is_ok() && this.receiver.replay().is_none() {
+                        // Nothing to claim: the proof goes straight into the extensions.
+                        match intake.finish_into(|proof| {
+                            parts.extensions.insert(proof);
+                        }) {
+                            Ok(body) => {
+                                let request = Request::from_parts(parts, VerifiedBody::new(body));
+                                this.state.set(State::Calling { future: inner.call(request), pass: None });
+                            }
+                            Err(refusal) => {
+                                this.state
+                                    .set(State::Answer { response: Some(this.receiver.respond(&refusal)) });
+                            }
+                        }
+                        continue;
+                    }
                     let next = match read.and_then(|()| intake.finish()) {
                         Ok(received) if !this.receiver.claims(&received) => {
                             let Received { proof, body } = received;
