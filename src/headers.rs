@@ -285,13 +285,19 @@ pub fn content_length<H: HeaderSource + ?Sized>(headers: &H) -> Result<Option<us
     if values.next().is_some() {
         return Err(malformed("header repeated"));
     }
-    if first.is_empty() || !first.iter().all(u8::is_ascii_digit) {
+    // One pass checks the digits and accumulates the value, saturating: any length
+    // past `usize::MAX` is over every limit.
+    let mut len = 0usize;
+    let mut not_digit = first.is_empty();
+    for &byte in first {
+        let digit = byte.wrapping_sub(b'0');
+        not_digit |= digit > 9;
+        len = len.saturating_mul(10).saturating_add(usize::from(digit));
+    }
+    if not_digit {
         return Err(malformed("not a decimal length"));
     }
-    let len = first
-        .iter()
-        .try_fold(0usize, |acc, d| acc.checked_mul(10)?.checked_add(usize::from(d.wrapping_sub(b'0'))));
-    Ok(Some(len.unwrap_or(usize::MAX)))
+    Ok(Some(len))
 }
 
 /// Parses strict decimal unix seconds: digits only, no sign, no leading zero (but
