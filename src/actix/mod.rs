@@ -130,21 +130,32 @@ impl HeaderSource for HeaderMap {
         // The standard names looked up on every request are looked up directly.
         // For any other, `HeaderMap::get_all(&str)` would build (and for a custom name
         // allocate) an http 0.2 name; scanning the map is allocation-free and headers
-        // are few.
-        let direct = standard_name(name);
-        let scan = match direct {
-            Some(_) => None,
-            None => Some(
-                self.iter()
-                    .filter(move |(key, _)| key.as_str().eq_ignore_ascii_case(name.as_str()))
-                    .map(|(_, value)| value),
-            ),
-        };
-        direct
-            .into_iter()
-            .flat_map(|name| self.get_all(name))
-            .chain(scan.into_iter().flatten())
-            .map(HeaderValue::as_bytes)
+        // are few. One iterator or the other, not a chain of both: the chained
+        // adapters cost more per value than the look-up.
+        match standard_name(name) {
+            Some(direct) => Values::Direct(self.get_all(direct)),
+            None => Values::Scan(self.iter(), name),
+        }
+    }
+}
+
+/// The values of one name in actix-web's header map: looked up, or scanned for.
+enum Values<'a> {
+    Direct(std::slice::Iter<'a, HeaderValue>),
+    Scan(actix_web::http::header::map::Iter<'a>, &'a http::HeaderName),
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Values::Direct(values) => values.next().map(HeaderValue::as_bytes),
+            Values::Scan(all, name) => all
+                .find(|(key, _)| key.as_str().eq_ignore_ascii_case(name.as_str()))
+                .map(|(_, value)| value.as_bytes()),
+        }
     }
 }
 
