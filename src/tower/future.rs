@@ -61,9 +61,9 @@ pin_project_lite::pin_project! {
         Reading {
             #[pin]
             body: B,
-            intake: Intake,
-            parts: Parts,
-            inner: S,
+            // Taken out (a few hundred bytes, once) when the body ends; the state is
+            // then replaced in place, not moved out whole.
+            rest: Option<Rest<S>>,
         },
         Proceeding {
             // Boxed: only a pending claim is stored, and inline it would be the largest
@@ -90,6 +90,13 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// What a request being read holds besides its body.
+struct Rest<S> {
+    intake: Intake,
+    parts: Parts,
+    inner: S,
+}
+
 impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<VerifiedBody>>,
@@ -101,7 +108,7 @@ where
         inner: S,
         receiver: Receiver,
     ) -> ResponseFuture<S, B> {
-        ResponseFuture { state: State::Reading { body, intake, parts, inner }, receiver }
+        ResponseFuture { state: State::Reading { body, rest: Some(Rest { intake, parts, inner }) }, receiver }
     }
 
     pub(crate) fn answer(response: Response<Bytes>, receiver: Receiver) -> ResponseFuture<S, B> {
@@ -155,7 +162,10 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Reading { mut body, intake, .. } => {
+                StateProj::Reading { mut body, rest } => {
+                    let Some(Rest { intake, .. }) = rest else {
+                        return Poll::Pending; // not reachable: taken only when leaving `Reading`
+                    };
                     let read = loop {
                         match ready!(body.as_mut().poll_frame(cx)) {
                             None => break Ok(()),
@@ -172,10 +182,8 @@ where
                         }
                     };
                     // The body is done with: take the rest by value.
-                    let StateOwned::Reading { intake, mut parts, mut inner, .. } =
-                        this.state.as_mut().project_replace(State::Done)
-                    else {
-                        return Poll::Pending; // not reachable: we are in `Reading`
+                    let Some(Rest { intake, mut parts, mut inner }) = rest.take() else {
+                        return Poll::Pending; // not reachable: taken once, here
                     };
                     if read.is_ok() && this.receiver.replay().is_none() {
                         // Nothing to claim: the proof goes straight into the extensions.
