@@ -375,7 +375,9 @@ where
                     Err(refusal) => Step::Answer { response: Some(refuse(&inner.receiver, req, &refusal)) },
                 }
             }
-            Ok(intake) => Step::Reading { payload: req.take_payload(), intake, req },
+            Ok(intake) => {
+                Step::Reading { reading: Some(Reading { payload: req.take_payload(), intake, req }) }
+            }
             Err(refusal) => Step::Answer { response: Some(refuse(&inner.receiver, req, &refusal)) },
         };
         VerifyFuture { step, inner }
@@ -418,9 +420,9 @@ pin_project_lite::pin_project! {
     #[project_replace = StepOwned]
     enum Step<F, B> {
         Reading {
-            payload: Payload,
-            intake: Intake,
-            req: ServiceRequest,
+            // Taken out once, when the payload ends: the state is then replaced in
+            // place, not moved out whole.
+            reading: Option<Reading>,
         },
         Claiming {
             claim: Pin<Box<Proceeding>>,
@@ -445,6 +447,13 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// A request whose payload is being read into the pipeline.
+struct Reading {
+    payload: Payload,
+    intake: Intake,
+    req: ServiceRequest,
+}
+
 impl<S, B> Future for VerifyFuture<S, B>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
@@ -457,7 +466,10 @@ where
         let Inner { service, receiver } = &**this.inner;
         loop {
             match this.step.as_mut().project() {
-                StepProj::Reading { payload, intake, .. } => {
+                StepProj::Reading { reading } => {
+                    let Some(Reading { payload, intake, .. }) = reading else {
+                        return Poll::Pending; // not reachable: taken only when leaving `Reading`
+                    };
                     let read = loop {
                         match ready!(Pin::new(&mut *payload).poll_next(cx)) {
                             Some(Ok(chunk)) => {
@@ -470,10 +482,8 @@ where
                         }
                     };
                     // The payload is read: take the rest by value.
-                    let StepOwned::Reading { payload, intake, mut req } =
-                        this.step.as_mut().project_replace(Step::Done)
-                    else {
-                        return Poll::Pending; // not reachable: we are in `Reading`
+                    let Some(Reading { payload, intake, mut req }) = reading.take() else {
+                        return Poll::Pending; // not reachable: taken once, here
                     };
                     let next = match read.and_then(|()| settle(receiver, &mut req, intake, Some(payload))) {
                         Ok(None) => Step::Calling { future: service.call(req), pass: None },
