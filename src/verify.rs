@@ -400,17 +400,22 @@ impl Verifier {
         // The box is allocated first and the state built into it: a struct literal
         // inside `Box::new` is built on the stack, then copied into the box whole
         // (976 bytes).
-        let verification = Box::write(
+        let mut verification = Box::write(
             Box::new_uninit(),
             Verification {
                 verifier: self.clone(),
                 states: self.start_states(&tags, fields),
                 candidates: tags.candidates,
                 timestamp,
-                id: delivery.id.and_then(DeliveryId::new),
+                id: None,
                 received: 0,
             },
         );
+        // Set only when there is one: an `Option<DeliveryId>` is 257 bytes, copied
+        // whole even when it is `None`.
+        if let Some(id) = delivery.id {
+            verification.id = DeliveryId::new(id);
+        }
         Ok(verification)
     }
 
