@@ -217,6 +217,7 @@ impl Receiver {
     }
 
     /// Runs every pre-body check against the system clock; see [`Receiver::admit_at`].
+    #[inline]
     pub fn admit<H: HeaderSource + ?Sized>(&self, method: &str, headers: &H) -> Result<Intake, Refusal> {
         self.admit_at(method, headers, SystemTime::now())
     }
@@ -242,6 +243,7 @@ impl Receiver {
     /// assert!(receiver.admit_at("POST", &headers, now).is_ok());
     /// # Ok::<(), hooksig::Error>(())
     /// ```
+    #[inline]
     pub fn admit_at<H: HeaderSource + ?Sized>(
         &self,
         method: &str,
