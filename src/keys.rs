@@ -403,9 +403,9 @@ pub(crate) fn mac_message_inlined(
     finish_expected(mac)
 }
 
-/// Copies `src` into `dst`, of the same length. Pieces of up to 32 bytes are copied
-/// as two fixed-size copies that may overlap, which compile to a few moves instead of
-/// a call to `memcpy` (the header text and separators are such pieces).
+/// Copies `src` into `dst`, of the same length. Pieces of up to a block are copied as
+/// two fixed-size copies that may overlap, which compile to a few moves instead of a
+/// call to `memcpy` (every piece of a first block is such a piece).
 #[inline(always)]
 fn put(dst: Option<&mut [u8]>, src: &[u8]) {
     fn two<const N: usize>(dst: &mut [u8], src: &[u8]) {
@@ -423,7 +423,8 @@ fn put(dst: Option<&mut [u8]>, src: &[u8]) {
         0..=3 => dst.iter_mut().zip(src).for_each(|(to, from)| *to = *from),
         4..=7 => two::<4>(dst, src),
         8..=15 => two::<8>(dst, src),
-        16..=32 => two::<16>(dst, src),
+        16..=31 => two::<16>(dst, src),
+        32..=64 => two::<32>(dst, src),
         _ => dst.copy_from_slice(src),
     }
 }
