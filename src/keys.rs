@@ -522,17 +522,15 @@ impl<'a> FirstBlock<'a> {
         fields: Fields<'_>,
         body: &[u8],
     ) -> Expected {
+        if !self.assembled_from(fields) {
+            return mac_message(key, scheme, fields, body);
+        }
         let mut mac = key.start();
-        match self.assembled_from(fields) {
-            true => {
-                mac.update(&self.block);
-                mac.update(body.get(self.body_len..).unwrap_or_default());
-                let suffix = scheme.suffix();
-                if !suffix.is_empty() {
-                    feed(&mut mac, suffix, fields);
-                }
-            }
-            false => feed_message(&mut mac, scheme, fields, body),
+        mac.update(&self.block);
+        mac.update(body.get(self.body_len..).unwrap_or_default());
+        let suffix = scheme.suffix();
+        if !suffix.is_empty() {
+            feed(&mut mac, suffix, fields);
         }
         finish_expected(mac)
     }
