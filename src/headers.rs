@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::HeaderName;
 
 use crate::error::Error;
+use crate::keys::Fields;
 use crate::scheme::{Algorithm, MAX_ID_LEN, SchemeInner, SignatureFormat, Tolerance};
 use crate::tag::Candidates;
 
@@ -369,8 +370,24 @@ impl<'h> Single<'h> {
     }
 }
 
+/// [`read_with`]'s callback until it is called, with the id text it is handed.
+struct Early<'h, E> {
+    call: Option<E>,
+    id: Option<&'h [u8]>,
+}
+
+impl<'h, E: FnOnce(Fields<'h>)> Early<'h, E> {
+    /// Calls the callback, the first time only.
+    #[inline]
+    fn found(&mut self, timestamp: Option<&'h [u8]>) {
+        if let Some(call) = self.call.take() {
+            call(Fields { timestamp, id: self.id });
+        }
+    }
+}
+
 /// The signature header's lines, parsed one at a time into candidates.
-struct SignatureLines<'s, 'h> {
+struct SignatureLines<'s, 'h, E> {
     scheme: &'s SchemeInner,
     tags: &'s mut Tags,
     /// The algorithm of every entry of a `Prefixed` or `KeyValue` format.
@@ -378,9 +395,18 @@ struct SignatureLines<'s, 'h> {
     entries: usize,
     lines: usize,
     timestamp: Option<Timestamp<'h>>,
+    /// Called when a key=value timestamp is read.
+    early: Early<'h, E>,
 }
 
-impl<'h> SignatureLines<'_, 'h> {
+impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
+    /// Keeps the key=value timestamp and tells [`read_with`]'s callback.
+    #[inline]
+    fn set_timestamp(&mut self, timestamp: Timestamp<'h>) {
+        self.timestamp = Some(timestamp);
+        self.early.found(Some(timestamp.text));
+    }
+
     /// An entry of a known version (`Some`) with its algorithm, or of another one.
     fn entry(&mut self, tag_text: Option<(Algorithm, &[u8])>) -> Result<(), Error> {
         let name = &self.scheme.signature_header;
@@ -483,7 +509,7 @@ impl<'h> SignatureLines<'_, 'h> {
                             return Err(malformed(name, "timestamp repeated"));
                         }
                         let value = parse_timestamp(val).map_err(|why| malformed(name, why))?;
-                        self.timestamp = Some(Timestamp { value, text: val });
+                        self.set_timestamp(Timestamp { value, text: val });
                     } else {
                         self.entry(bytes_eq(key, signature_key.as_bytes()).then_some((self.own, val)))?;
                     }
@@ -537,7 +563,7 @@ impl<'h> SignatureLines<'_, 'h> {
 /// returns what follows the `,` (`None` at the end). `None` for anything else,
 /// including a second timestamp: the caller reads the item the general way, which
 /// reports the error.
-impl<'h> SignatureLines<'_, 'h> {
+impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
     fn fast_timestamp(&mut self, rest: &'h [u8], key: &[u8]) -> Option<Option<&'h [u8]>> {
         if self.timestamp.is_some() {
             return None;
@@ -566,7 +592,7 @@ impl<'h> SignatureLines<'_, 'h> {
             Some((&b',', next)) => Some(next),
             Some(_) => return None,
         };
-        self.timestamp = Some(Timestamp { value, text: digits_text });
+        self.set_timestamp(Timestamp { value, text: digits_text });
         Some(next)
     }
 }
@@ -604,6 +630,22 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     headers: &'h H,
     tags: &mut Tags,
 ) -> Result<Delivery<'h>, Error> {
+    read_with(scheme, headers, tags, |_| {})
+}
+
+/// [`read`], calling `early` once with the text of the timestamp and the id as soon
+/// as they are found: after the pass over the headers, or for a key=value format
+/// when its timestamp item is read, before the signature candidates are decoded (a
+/// scheme's signature header lists the timestamp first). The text is the first
+/// value seen, not yet checked: the result of `read_with` is what counts, and a
+/// field it returns is always the very slice `early` was given. `early` is not
+/// called when there is no key=value timestamp at all.
+pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
+    scheme: &'h SchemeInner,
+    headers: &'h H,
+    tags: &mut Tags,
+    early: impl FnOnce(Fields<'h>),
+) -> Result<Delivery<'h>, Error> {
     let name = &scheme.signature_header;
     let key_value = matches!(scheme.format, SignatureFormat::KeyValue { .. });
     // A key=value format carries its own timestamp (and the builder refuses a
@@ -631,8 +673,12 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     let [sig, ..] = seen;
     let ts = ts_at.and_then(|i| seen.get(i).copied()).unwrap_or_default();
     let id = id_at.and_then(|i| seen.get(i).copied()).unwrap_or_default();
+    let mut early = Early { call: Some(early), id: id.first };
+    if !key_value {
+        early.found(ts.first);
+    }
     let own = scheme.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a);
-    let mut lines = SignatureLines { scheme, tags, own, entries: 0, lines: 0, timestamp: None };
+    let mut lines = SignatureLines { scheme, tags, own, entries: 0, lines: 0, timestamp: None, early };
     match sig.first {
         Some(line) if !sig.repeated => lines.line(line)?,
         Some(_) => {

@@ -125,54 +125,58 @@ fn decode_hex(text: &[u8], out: &mut Tag) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The value of each character of the standard base64 alphabet; [`NOT_BASE64`] for
-/// any other byte (`=` included).
+/// The value of each character of the standard base64 alphabet, as a `u64`;
+/// [`NOT_BASE64`] for any other byte (`=` included).
 // Evaluated at compile time: an index out of range would fail the build, not panic.
 #[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
-const BASE64_VALUES: [u8; 256] = {
+const BASE64_VALUES: [u64; 256] = {
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut table = [NOT_BASE64; 256];
     let mut i = 0;
     while i < 64 {
-        table[alphabet[i] as usize] = i as u8;
+        table[alphabet[i] as usize] = i as u64;
         i += 1;
     }
     table
 };
 
-/// Marks a byte outside the alphabet; its top bits are what the decoder checks.
-const NOT_BASE64: u8 = 0xC0;
+/// Marks a byte outside the alphabet: bit 40, far above the 6 bits of a value, so
+/// that a group of four characters shifted into place (by up to 18 bits) keeps it
+/// above the 24 bits of its bytes, where one check at the end finds it.
+const NOT_BASE64: u64 = 1 << 40;
+
+/// The bits above a group's 24 bits: set when one of its characters was not base64.
+const INVALID_BITS: u64 = !0xFF_FFFF;
 
 /// Decodes the 44-character padded standard base64 of a 32-byte tag: ten groups of
 /// four characters, then three and `=`, whose unused low bits must be zero (the only
 /// canonical form, as `base64ct` requires). One table look-up per character and one
 /// validity check at the end; the text is the sender's candidate, not a secret.
+///
+/// An invalid character marks its group's word above the group's 24 bits, so the
+/// check accumulates whole words: the compiler kept all forty characters' values
+/// alive for a check accumulated per character, and spilled them to the stack.
 fn decode_base64(text: &[u8], out: &mut Tag) -> Result<(), &'static str> {
     let value = |c: &u8| BASE64_VALUES.get(usize::from(*c)).copied().unwrap_or(NOT_BASE64);
-    let mut invalid = 0u8;
-    let mut sextets = [0u32; 4];
+    let mut invalid = 0u64;
     let (groups, last) = text.split_at(40);
-    for (chunk, dst) in groups.chunks_exact(4).zip(out.chunks_exact_mut(3)) {
-        for (slot, c) in sextets.iter_mut().zip(chunk) {
-            let v = value(c);
-            invalid |= v;
-            *slot = u32::from(v);
-        }
-        let [a, b, c, d] = sextets;
-        let bits = (a << 18) | (b << 12) | (c << 6) | d;
-        dst.copy_from_slice(&bits.to_be_bytes()[1..]);
+    let (groups, _) = groups.as_chunks::<4>();
+    for ([a, b, c, d], dst) in groups.iter().zip(out.chunks_exact_mut(3)) {
+        let bits = (value(a) << 18) | (value(b) << 12) | (value(c) << 6) | value(d);
+        invalid |= bits;
+        dst.copy_from_slice(&bits.to_be_bytes()[5..]);
     }
     let [a, b, c, pad] = last else {
         return Err("expected 44 characters of padded base64");
     };
     let (a, b, c) = (value(a), value(b), value(c));
-    invalid |= a | b | c;
-    if invalid & NOT_BASE64 != 0 || *pad != b'=' || c & 0b11 != 0 {
+    invalid = (invalid & INVALID_BITS) | a | b | c;
+    if invalid & INVALID_BITS != 0 || *pad != b'=' || c & 0b11 != 0 {
         return Err("invalid base64");
     }
-    let bits = (u32::from(a) << 10) | (u32::from(b) << 4) | (u32::from(c) >> 2);
+    let bits = (a << 10) | (b << 4) | (c >> 2);
     if let Some(tail) = out.get_mut(30..) {
-        tail.copy_from_slice(&bits.to_be_bytes()[2..]);
+        tail.copy_from_slice(&bits.to_be_bytes()[6..]);
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::headers::{self, DeliveryId, HeaderSource, Parsed, Tags};
 #[cfg(feature = "ed25519")]
 use crate::keys::KeyKind;
-use crate::keys::{self, Fields, HmacSha256, Key, PendingSecret, VerifyKey};
+use crate::keys::{self, Fields, FirstBlock, HmacSha256, Key, PendingSecret, VerifyKey};
 use crate::scheme::{Algorithm, Encoding, Part, Scheme, Tolerance};
 use crate::tag::Candidates;
 
@@ -211,9 +211,16 @@ impl Verifier {
             return self.verify_mac_first(key, headers, body, now);
         }
         // The candidates stay in this frame, and the timestamp and id are fed to the
-        // MAC from the header values: nothing big is moved until the verdict.
+        // MAC from the header values: nothing big is moved until the verdict. Where
+        // they start the signed message, its first block is assembled as soon as they
+        // are found, for every secret to hash last (see `FirstBlock`).
         let mut tags = self.tags();
-        let delivery = headers::read(scheme, headers, &mut tags)?;
+        let mut first = FirstBlock::new();
+        let delivery = headers::read_with(scheme, headers, &mut tags, |fields| {
+            if inner.has_hmac {
+                first.assemble(scheme, fields, body);
+            }
+        })?;
         self.check_time(delivery.timestamp.map(|t| t.value), now)?;
         self.check_len(body.len())?;
         let fields = Fields { timestamp: delivery.timestamp.map(|t| t.text), id: delivery.id };
@@ -221,7 +228,7 @@ impl Verifier {
         for (index, key) in inner.keys.iter().enumerate() {
             let matched = match key {
                 VerifyKey::Hmac(key) => {
-                    let expected = keys::mac_message(key, scheme, fields, body);
+                    let expected = first.mac(key, scheme, fields, body);
                     bool::from(tags.candidates.matches(&expected.0))
                 }
                 // Public-key checks hide nothing: once a key matched, the rest are skipped.
@@ -1153,10 +1160,25 @@ mod tests {
         result.map(|v| (v.key_index(), v.timestamp(), v.id().map(str::to_owned)))
     }
 
+    /// What a streaming verification of the same delivery says: it hashes the message
+    /// part by part as it comes, with neither the early MAC nor the first block.
+    fn streamed(
+        verifier: &Verifier,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, Error> {
+        let mut verification = verifier.begin_at(headers, now)?;
+        verification.update(body)?;
+        verification.finish()
+    }
+
     /// With one secret, a small body and a message no header goes into, `verify_at`
     /// computes the MAC before reading the headers; with a second secret it takes the
-    /// general path. Both must reach the same verdict, with the same error, on valid
-    /// deliveries and on every kind of broken one, on both sides of the size limit.
+    /// general path. Where the message starts with a header's text, the general path
+    /// hashes a first block assembled ahead (`FirstBlock`). All must reach the verdict
+    /// of a streaming verification, with the same error, on valid deliveries and on
+    /// every kind of broken one, on both sides of the size limit.
     #[test]
     fn the_mac_before_the_headers_agrees_with_the_general_path() {
         let literal = Scheme::builder("literal")
@@ -1164,8 +1186,24 @@ mod tests {
             .message([Part::literal("v0:"), Part::Body, Part::literal(":end")])
             .build()
             .unwrap();
+        // Fields before and after the body; with a long id the text before the body
+        // fills the first block by itself.
+        let around = Scheme::builder("around")
+            .signature_header(HeaderName::from_static("x-sig"))
+            .timestamp_header(HeaderName::from_static("x-ts"))
+            .id_header(HeaderName::from_static("x-id"))
+            .message([Part::Timestamp, Part::literal(":"), Part::Body, Part::literal(":"), Part::Id])
+            .build()
+            .unwrap();
+        let long_prefix = Scheme::builder("long_prefix")
+            .signature_header(HeaderName::from_static("x-sig"))
+            .timestamp_header(HeaderName::from_static("x-ts"))
+            .id_header(HeaderName::from_static("x-id"))
+            .message([Part::Id, Part::literal("."), Part::Timestamp, Part::literal("."), Part::Body])
+            .build()
+            .unwrap();
         let mut schemes = Scheme::presets();
-        schemes.push(literal);
+        schemes.extend([literal, around, long_prefix]);
         let at = UNIX_EPOCH + Duration::from_secs(1_763_900_000);
         let mut early = 0usize;
         for scheme in schemes {
@@ -1173,9 +1211,12 @@ mod tests {
             let other = generate_secret(&scheme).unwrap();
             let signer = Signer::new(scheme.clone(), secret.as_str()).unwrap();
             let no_header_field = !scheme.message().iter().any(|p| matches!(p, Part::Id | Part::Timestamp));
-            for len in [0usize, 1, 63, 64, 65, 1000, EARLY_MAC_MAX_BODY, EARLY_MAC_MAX_BODY + 1] {
+            let id = if scheme.name() == "long_prefix" { "m".repeat(60) } else { "msg_1".to_owned() };
+            for len in
+                [0usize, 1, 40, 52, 53, 54, 63, 64, 65, 1000, EARLY_MAC_MAX_BODY, EARLY_MAC_MAX_BODY + 1]
+            {
                 let body: Vec<u8> = (0..len).map(|i| b"{\"a\":1}"[i % 7]).collect();
-                let signed = signer.sign_at(&body, Some("msg_1"), at).unwrap();
+                let signed = signer.sign_at(&body, Some(&id), at).unwrap();
                 for max_body in [usize::MAX, len.saturating_sub(1)] {
                     let one =
                         Verifier::builder(scheme.clone()).secret(secret.as_str()).max_body(max_body).build();
@@ -1225,8 +1266,10 @@ mod tests {
                             }
                         }
                         let got = outcome(one.verify_at(&headers, &body, now));
-                        let want = outcome(two.verify_at(&headers, &body, now));
+                        let general = outcome(two.verify_at(&headers, &body, now));
+                        let want = outcome(streamed(&one, &headers, &body, now));
                         assert_eq!(got, want, "{} len {len} max {max_body} case {case}", scheme.name());
+                        assert_eq!(general, want, "{} len {len} max {max_body} case {case}", scheme.name());
                         early += usize::from(no_header_field && body.len() <= EARLY_MAC_MAX_BODY);
                     }
                 }
