@@ -17,7 +17,7 @@ use crate::basic_auth::BasicAuth;
 use crate::error::Refusal;
 use crate::pipeline::{Delivery, Intake, Proceeding, Received, Receiver};
 use crate::replay::{Pass, ReplayProtection};
-use crate::verify::Verifier;
+use crate::verify::{Verified, Verifier};
 
 /// Verifies webhook deliveries before the wrapped `App`, `scope` or `resource` sees
 /// them.
@@ -277,8 +277,14 @@ fn settle(
 ) -> Result<Option<PendingClaim>, Refusal> {
     if receiver.replay().is_none() {
         // Nothing to claim: the proof goes straight into the extensions.
-        let body = intake.finish_into(|proof| {
-            req.extensions_mut().insert(proof);
+        let body = intake.finish_matched(|matched| {
+            let mut extensions = req.extensions_mut();
+            // Built in place in a fresh entry; an outer middleware's proof is replaced.
+            if extensions.contains::<Verified>() {
+                extensions.insert(matched.into_verified());
+            } else {
+                extensions.get_or_insert_with(|| matched.into_verified());
+            }
         })?;
         if let Some(drained) = drained {
             req.set_payload(super::refill(drained, body));
