@@ -395,6 +395,14 @@ fn refuse<B>(receiver: &Receiver, req: ServiceRequest, refusal: &Refusal) -> Ser
     req.into_response(super::response(receiver.respond(refusal))).map_into_right_body()
 }
 
+/// The inner service's response, as the middleware's (`EitherBody::Left`).
+#[inline(always)]
+fn left_body<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    ServiceResponse::new(req, head.set_body(EitherBody::left(body)))
+}
+
 /// Completes or releases a claim once the inner service answered.
 type SettleFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -518,7 +526,8 @@ where
                     let output = ready!(future.poll(cx));
                     let Some(pass) = pass.take() else {
                         this.step.set(Step::Done);
-                        return Poll::Ready(output.map(ServiceResponse::map_into_left_body));
+                        // Mapped last, in place: straight into the result.
+                        return Poll::Ready(output.map(left_body));
                     };
                     // Acknowledged (2xx) means processed: only then is the delivery done.
                     let processed = output.as_ref().is_ok_and(|res| res.status().is_success());
@@ -530,7 +539,7 @@ where
                     let output = output.take();
                     this.step.set(Step::Done);
                     return match output {
-                        Some(output) => Poll::Ready(output.map(ServiceResponse::map_into_left_body)),
+                        Some(output) => Poll::Ready(output.map(left_body)),
                         None => Poll::Pending, // not reachable: the output is taken once
                     };
                 }
