@@ -499,12 +499,19 @@ where
                     let Some(Reading { payload, intake, mut req }) = reading.take() else {
                         return Poll::Pending; // not reachable: taken once, here
                     };
-                    let next = match read.and_then(|()| settle(receiver, &mut req, intake, Some(payload))) {
-                        Ok(None) => Step::Calling { future: service.call(req), pass: None },
-                        Ok(Some((claim, drained))) => Step::Claiming { claim, drained, req },
-                        Err(refusal) => Step::Answer { response: Some(refuse(receiver, req, &refusal)) },
-                    };
-                    this.step.set(next);
+                    // Each arm sets its state: a `next` built by the match was one
+                    // temporary of the largest state, copied whole into place.
+                    match read.and_then(|()| settle(receiver, &mut req, intake, Some(payload))) {
+                        Ok(None) => {
+                            let future = service.call(req);
+                            this.step.set(Step::Calling { future, pass: None });
+                        }
+                        Ok(Some((claim, drained))) => this.step.set(Step::Claiming { claim, drained, req }),
+                        Err(refusal) => {
+                            let response = refuse(receiver, req, &refusal);
+                            this.step.set(Step::Answer { response: Some(response) });
+                        }
+                    }
                 }
                 StepProj::Claiming { claim, .. } => {
                     let result = ready!(claim.as_mut().poll(cx));
