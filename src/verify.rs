@@ -867,6 +867,44 @@ impl Verification {
         let key_index = found.ok_or(Error::SignatureMismatch)?;
         Ok(Verified { verifier: self.verifier, key_index, timestamp: self.timestamp, id: self.id })
     }
+
+    /// [`Verification::finish_boxed`] in two steps, for a store that builds its value
+    /// in place (actix-web's `Extensions::get_or_insert_with`): checks the MACs now,
+    /// and the [`Matched`] builds the proof where it is called. Returned by value, the
+    /// 296-byte proof was copied three times on its way into the extensions' box.
+    #[cfg(feature = "actix")]
+    pub(crate) fn check_boxed(mut self: Box<Self>) -> Result<Matched, Error> {
+        // The states are consumed; an empty list (no allocation) takes their place so
+        // that the box stays whole.
+        let states = std::mem::replace(&mut self.states, States::Many(Vec::new()));
+        let found = check(&self.verifier, states, &self.candidates, self.timestamp, self.id.as_ref());
+        let key_index = found.ok_or(Error::SignatureMismatch)?;
+        Ok(Matched { verification: self, key_index })
+    }
+}
+
+/// A streaming verification whose signature matched: [`Matched::into_verified`]
+/// builds the proof.
+#[cfg(feature = "actix")]
+pub(crate) struct Matched {
+    verification: Box<Verification>,
+    key_index: usize,
+}
+
+#[cfg(feature = "actix")]
+impl Matched {
+    /// The proof, built where this is called (inlined into the store's closure).
+    #[inline(always)]
+    pub(crate) fn into_verified(self) -> Verified {
+        let Matched { verification, key_index } = self;
+        let Verification { verifier, timestamp, id, .. } = *verification;
+        let mut verified = Verified { verifier, key_index, timestamp, id: None };
+        // Copied only when there is one: an `Option<DeliveryId>` is 257 bytes.
+        if id.is_some() {
+            verified.id = id;
+        }
+        verified
+    }
 }
 
 /// Completes the MACs and compares them with the candidates in constant time: the

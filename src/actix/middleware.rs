@@ -17,7 +17,7 @@ use crate::basic_auth::BasicAuth;
 use crate::error::Refusal;
 use crate::pipeline::{Delivery, Intake, Proceeding, Received, Receiver};
 use crate::replay::{Pass, ReplayProtection};
-use crate::verify::Verifier;
+use crate::verify::{Verified, Verifier};
 
 /// Verifies webhook deliveries before the wrapped `App`, `scope` or `resource` sees
 /// them.
@@ -277,8 +277,14 @@ fn settle(
 ) -> Result<Option<PendingClaim>, Refusal> {
     if receiver.replay().is_none() {
         // Nothing to claim: the proof goes straight into the extensions.
-        let body = intake.finish_into(|proof| {
-            req.extensions_mut().insert(proof);
+        let body = intake.finish_matched(|matched| {
+            let mut extensions = req.extensions_mut();
+            // Built in place in a fresh entry; an outer middleware's proof is replaced.
+            if extensions.contains::<Verified>() {
+                extensions.insert(matched.into_verified());
+            } else {
+                extensions.get_or_insert_with(|| matched.into_verified());
+            }
         })?;
         if let Some(drained) = drained {
             req.set_payload(super::refill(drained, body));
@@ -389,6 +395,14 @@ fn refuse<B>(receiver: &Receiver, req: ServiceRequest, refusal: &Refusal) -> Ser
     req.into_response(super::response(receiver.respond(refusal))).map_into_right_body()
 }
 
+/// The inner service's response, as the middleware's (`EitherBody::Left`).
+#[inline(always)]
+fn left_body<B>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    ServiceResponse::new(req, head.set_body(EitherBody::left(body)))
+}
+
 /// Completes or releases a claim once the inner service answered.
 type SettleFuture = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -485,12 +499,19 @@ where
                     let Some(Reading { payload, intake, mut req }) = reading.take() else {
                         return Poll::Pending; // not reachable: taken once, here
                     };
-                    let next = match read.and_then(|()| settle(receiver, &mut req, intake, Some(payload))) {
-                        Ok(None) => Step::Calling { future: service.call(req), pass: None },
-                        Ok(Some((claim, drained))) => Step::Claiming { claim, drained, req },
-                        Err(refusal) => Step::Answer { response: Some(refuse(receiver, req, &refusal)) },
-                    };
-                    this.step.set(next);
+                    // Each arm sets its state: a `next` built by the match was one
+                    // temporary of the largest state, copied whole into place.
+                    match read.and_then(|()| settle(receiver, &mut req, intake, Some(payload))) {
+                        Ok(None) => {
+                            let future = service.call(req);
+                            this.step.set(Step::Calling { future, pass: None });
+                        }
+                        Ok(Some((claim, drained))) => this.step.set(Step::Claiming { claim, drained, req }),
+                        Err(refusal) => {
+                            let response = refuse(receiver, req, &refusal);
+                            this.step.set(Step::Answer { response: Some(response) });
+                        }
+                    }
                 }
                 StepProj::Claiming { claim, .. } => {
                     let result = ready!(claim.as_mut().poll(cx));
@@ -512,7 +533,8 @@ where
                     let output = ready!(future.poll(cx));
                     let Some(pass) = pass.take() else {
                         this.step.set(Step::Done);
-                        return Poll::Ready(output.map(ServiceResponse::map_into_left_body));
+                        // Mapped last, in place: straight into the result.
+                        return Poll::Ready(output.map(left_body));
                     };
                     // Acknowledged (2xx) means processed: only then is the delivery done.
                     let processed = output.as_ref().is_ok_and(|res| res.status().is_success());
@@ -524,7 +546,7 @@ where
                     let output = output.take();
                     this.step.set(Step::Done);
                     return match output {
-                        Some(output) => Poll::Ready(output.map(ServiceResponse::map_into_left_body)),
+                        Some(output) => Poll::Ready(output.map(left_body)),
                         None => Poll::Pending, // not reachable: the output is taken once
                     };
                 }

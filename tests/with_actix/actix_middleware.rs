@@ -836,3 +836,25 @@ async fn ed25519_delivery_passes_the_middleware_and_its_replay_guard() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(handler.calls(), 1);
 }
+
+#[actix_web::test]
+async fn a_nested_middleware_replaces_the_outer_proof() {
+    // The scope's middleware holds two secrets, the resource's one: both verify the
+    // delivery, and the handler sees the inner (last) proof, as with `insert`.
+    let outer = Verifier::builder(Scheme::vocalis()).secret("other").secret(SECRET).build().unwrap();
+    let inner = verifier(1024);
+    let handler = Handler::default();
+    let app = test::init_service(
+        App::new().service(
+            web::scope("/hooks")
+                .wrap(VerifySignature::new(outer))
+                .service(web::resource("/hook").wrap(VerifySignature::new(inner)).route(handler.route())),
+        ),
+    )
+    .await;
+    let req = with_headers(test::TestRequest::post().uri("/hooks/hook"), &sign(b"{}")).set_payload("{}");
+    let res = test::call_service(&app, req.to_request()).await;
+    assert_eq!(res.headers().get("x-verified-key").unwrap(), "0", "the inner middleware's key index");
+    assert_eq!(status_and_body(res).await, (StatusCode::OK, "{}".into()));
+    assert_eq!(handler.calls(), 1);
+}
