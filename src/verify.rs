@@ -857,22 +857,19 @@ impl Verification {
         self.verifier.conclude(self.timestamp, self.id, found)
     }
 
-    /// [`Verification::finish`] for the pipeline's boxed state: the MAC states and the
-    /// verifier are moved out of the box (a few hundred bytes and a pointer), the
-    /// candidates are read where they are, and the verifier's `Arc` goes on into the
-    /// [`Verified`] instead of being cloned while the box drops its own. Moving the
-    /// whole state out of its box to finish it by value copied about 1 KiB per request.
+    /// [`Verification::finish`] for the pipeline's boxed state:
+    /// [`Verification::check_boxed`], then the proof.
     pub(crate) fn finish_boxed(self: Box<Self>) -> Result<Verified, Error> {
-        let found = check(&self.verifier, self.states, &self.candidates, self.timestamp, self.id.as_ref());
-        let key_index = found.ok_or(Error::SignatureMismatch)?;
-        Ok(Verified { verifier: self.verifier, key_index, timestamp: self.timestamp, id: self.id })
+        self.check_boxed().map(Matched::into_verified)
     }
 
-    /// [`Verification::finish_boxed`] in two steps, for a store that builds its value
-    /// in place (actix-web's `Extensions::get_or_insert_with`): checks the MACs now,
-    /// and the [`Matched`] builds the proof where it is called. Returned by value, the
-    /// 296-byte proof was copied three times on its way into the extensions' box.
-    #[cfg(feature = "actix")]
+    /// [`Verification::finish`] in two steps, for the pipeline's boxed state: checks
+    /// the MACs now, reading the candidates where they are, and the [`Matched`] builds
+    /// the proof where it is called, so that a store which builds its value in place
+    /// (actix-web's `Extensions::get_or_insert_with`) gets it without a copy. The
+    /// verifier's `Arc` goes on into the proof instead of being cloned. Moving the
+    /// whole state out of its box to finish it by value copied about 1 KiB per request;
+    /// a 296-byte proof returned by value was copied three times on its way into a box.
     pub(crate) fn check_boxed(mut self: Box<Self>) -> Result<Matched, Error> {
         // The states are consumed; an empty list (no allocation) takes their place so
         // that the box stays whole.
@@ -885,13 +882,11 @@ impl Verification {
 
 /// A streaming verification whose signature matched: [`Matched::into_verified`]
 /// builds the proof.
-#[cfg(feature = "actix")]
 pub(crate) struct Matched {
     verification: Box<Verification>,
     key_index: usize,
 }
 
-#[cfg(feature = "actix")]
 impl Matched {
     /// The proof, built where this is called (inlined into the store's closure).
     #[inline(always)]

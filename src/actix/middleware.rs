@@ -277,7 +277,7 @@ fn settle(
 ) -> Result<Option<PendingClaim>, Refusal> {
     if receiver.replay().is_none() {
         // Nothing to claim: the proof goes straight into the extensions.
-        let body = intake.finish_matched(|matched| {
+        let body = intake.finish_into(|matched| {
             let mut extensions = req.extensions_mut();
             // Built in place in a fresh entry; an outer middleware's proof is replaced.
             if extensions.contains::<Verified>() {

@@ -18,7 +18,7 @@ use crate::headers::HeaderSource;
 use crate::headers::content_length;
 use crate::replay::{Pass, ReplayPolicy, ReplayProtection};
 use crate::scheme::DEFAULT_MAX_BODY;
-#[cfg(feature = "actix")]
+#[cfg(any(feature = "tower", feature = "actix"))]
 use crate::verify::Matched;
 use crate::verify::{Verification, Verified, Verifier};
 
@@ -468,24 +468,12 @@ impl Intake {
     }
 
     /// [`Intake::finish`] for an adapter with nothing to claim (no replay guard):
-    /// the proof goes straight to `put` (into the request's extensions) instead of on
-    /// through [`Received`] and [`Delivery`], each a copy of the 296-byte proof.
-    #[cfg(feature = "tower")]
+    /// `put` gets the [`Matched`] verification and builds the proof where it stores it
+    /// (the request's extensions), instead of the proof going on through [`Received`]
+    /// and [`Delivery`], each a copy of the 296-byte proof.
+    #[cfg(any(feature = "tower", feature = "actix"))]
     #[inline]
-    pub(crate) fn finish_into(mut self, put: impl FnOnce(Verified)) -> Result<Chunks, Refusal> {
-        if let Some(verification) = self.verification.take() {
-            put(verification.finish_boxed()?);
-        }
-        self.body.settle();
-        Ok(self.body)
-    }
-
-    /// `Intake::finish_into` for actix-web, whose extensions build a value in place:
-    /// `put` gets the [`Matched`] verification and builds the proof where it stores
-    /// it.
-    #[cfg(feature = "actix")]
-    #[inline]
-    pub(crate) fn finish_matched(mut self, put: impl FnOnce(Matched)) -> Result<Chunks, Refusal> {
+    pub(crate) fn finish_into(mut self, put: impl FnOnce(Matched)) -> Result<Chunks, Refusal> {
         if let Some(verification) = self.verification.take() {
             put(verification.check_boxed()?);
         }

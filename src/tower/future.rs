@@ -187,8 +187,8 @@ where
                     };
                     if read.is_ok() && this.receiver.replay().is_none() {
                         // Nothing to claim: the proof goes straight into the extensions.
-                        match intake.finish_into(|proof| {
-                            parts.extensions.insert(proof);
+                        match intake.finish_into(|matched| {
+                            parts.extensions.insert(matched.into_verified());
                         }) {
                             Ok(body) => {
                                 let request = Request::from_parts(parts, VerifiedBody::new(body));
