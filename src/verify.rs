@@ -1221,20 +1221,23 @@ mod tests {
             .unwrap();
         // Fields before and after the body; with a long id the text before the body
         // fills the first block by itself.
-        let around = Scheme::builder("around")
-            .signature_header(HeaderName::from_static("x-sig"))
-            .timestamp_header(HeaderName::from_static("x-ts"))
-            .id_header(HeaderName::from_static("x-id"))
-            .message([Part::Timestamp, Part::literal(":"), Part::Body, Part::literal(":"), Part::Id])
-            .build()
-            .unwrap();
-        let long_prefix = Scheme::builder("long_prefix")
-            .signature_header(HeaderName::from_static("x-sig"))
-            .timestamp_header(HeaderName::from_static("x-ts"))
-            .id_header(HeaderName::from_static("x-id"))
-            .message([Part::Id, Part::literal("."), Part::Timestamp, Part::literal("."), Part::Body])
-            .build()
-            .unwrap();
+        let with_fields = |name: &'static str, message: [Part; 5]| {
+            Scheme::builder(name)
+                .signature_header(HeaderName::from_static("x-sig"))
+                .timestamp_header(HeaderName::from_static("x-ts"))
+                .id_header(HeaderName::from_static("x-id"))
+                .message(message)
+                .build()
+                .unwrap()
+        };
+        let around = with_fields(
+            "around",
+            [Part::Timestamp, Part::literal(":"), Part::Body, Part::literal(":"), Part::Id],
+        );
+        let long_prefix = with_fields(
+            "long_prefix",
+            [Part::Id, Part::literal("."), Part::Timestamp, Part::literal("."), Part::Body],
+        );
         let mut schemes = Scheme::presets();
         schemes.extend([literal, around, long_prefix]);
         let at = UNIX_EPOCH + Duration::from_secs(1_763_900_000);
