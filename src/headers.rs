@@ -638,8 +638,9 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
 /// when its timestamp item is read, before the signature candidates are decoded (a
 /// scheme's signature header lists the timestamp first). The text is the first
 /// value seen, not yet checked: the result of `read_with` is what counts, and a
-/// field it returns is always the very slice `early` was given. `early` is not
-/// called when there is no key=value timestamp at all.
+/// field it returns is always the very slice `early` was given. For a key=value
+/// format `early` is not called when the header has no timestamp item; for the other
+/// formats it is always called, with `None` for a field that is absent.
 pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
     scheme: &'h SchemeInner,
     headers: &'h H,

@@ -159,7 +159,9 @@ const INVALID_BITS: u64 = !0xFF_FFFF;
 fn decode_base64(text: &[u8], out: &mut Tag) -> Result<(), &'static str> {
     let value = |c: &u8| BASE64_VALUES.get(usize::from(*c)).copied().unwrap_or(NOT_BASE64);
     let mut invalid = 0u64;
-    let (groups, last) = text.split_at(40);
+    let Some((groups, last)) = text.split_at_checked(40) else {
+        return Err("expected 44 characters of padded base64");
+    };
     let (groups, _) = groups.as_chunks::<4>();
     for ([a, b, c, d], dst) in groups.iter().zip(out.chunks_exact_mut(3)) {
         let bits = (value(a) << 18) | (value(b) << 12) | (value(c) << 6) | value(d);
