@@ -26,6 +26,9 @@ pub const MAX_HEADER_LEN: usize = 4096;
 /// The longest timestamp accepted, in digits (`i64::MAX` has 19).
 const MAX_TIMESTAMP_DIGITS: usize = 19;
 
+/// The most digits [`decimal`] reads exactly (10^19 - 1 < 2^64).
+const EXACT_DIGITS: usize = 19;
+
 /// Read access to a request's headers, as raw bytes, by name.
 ///
 /// Implemented for [`http::HeaderMap`]; framework integrations implement it for their
@@ -238,14 +241,6 @@ impl Tags {
     }
 }
 
-/// What a delivery's headers say, owned: for a streaming [`crate::Verification`],
-/// which outlives the headers.
-pub(crate) struct Parsed {
-    pub(crate) tags: Tags,
-    pub(crate) timestamp: Option<u64>,
-    pub(crate) id: Option<DeliveryId>,
-}
-
 /// A signed timestamp: its value and its text as received (strict decimal, so the
 /// text is also what a signer formats).
 #[derive(Clone, Copy)]
@@ -264,6 +259,14 @@ pub(crate) struct Delivery<'h> {
     pub(crate) id: Option<&'h [u8]>,
 }
 
+impl<'h> Delivery<'h> {
+    /// The fields of the signed message, as received.
+    #[inline]
+    pub(crate) fn fields(&self) -> Fields<'h> {
+        Fields { timestamp: self.timestamp.map(|t| t.text), id: self.id }
+    }
+}
+
 fn malformed(name: &HeaderName, reason: &'static str) -> Error {
     Error::MalformedHeader { name: name.clone(), reason }
 }
@@ -276,6 +279,15 @@ fn malformed(name: &HeaderName, reason: &'static str) -> Error {
 /// assert_eq!(hooksig::content_length(&headers)?, None);
 /// headers.insert("content-length", "42".parse().unwrap());
 /// assert_eq!(hooksig::content_length(&headers)?, Some(42));
+/// headers.insert("content-length", "00000000000000000000000042".parse().unwrap());
+/// assert_eq!(hooksig::content_length(&headers)?, Some(42));
+/// // 2^64 and beyond: too large, whatever a 64-bit value of them would wrap to.
+/// headers.insert("content-length", "18446744073709551616".parse().unwrap());
+/// assert_eq!(hooksig::content_length(&headers)?, Some(usize::MAX));
+/// headers.insert("content-length", "100000000000000000000000000042".parse().unwrap());
+/// assert_eq!(hooksig::content_length(&headers)?, Some(usize::MAX));
+/// headers.insert("content-length", "4 2".parse().unwrap());
+/// assert!(hooksig::content_length(&headers).is_err());
 /// # Ok::<(), hooksig::Error>(())
 /// ```
 pub fn content_length<H: HeaderSource + ?Sized>(headers: &H) -> Result<Option<usize>, Error> {
@@ -286,19 +298,29 @@ pub fn content_length<H: HeaderSource + ?Sized>(headers: &H) -> Result<Option<us
     if values.next().is_some() {
         return Err(malformed("header repeated"));
     }
-    // One pass checks the digits and accumulates the value, saturating: any length
-    // past `usize::MAX` is over every limit.
-    let mut len = 0usize;
-    let mut not_digit = first.is_empty();
-    for &byte in first {
+    let len = decimal(first).ok_or_else(|| malformed("not a decimal length"))?;
+    // Past 19 digits (leading zeros aside) the value may have wrapped; it is over
+    // every limit anyway, as is any length past `usize::MAX`.
+    if first.len() > EXACT_DIGITS && first.iter().skip_while(|d| **d == b'0').count() > EXACT_DIGITS {
+        return Ok(Some(usize::MAX));
+    }
+    Ok(Some(usize::try_from(len).unwrap_or(usize::MAX)))
+}
+
+/// The value of `text` when it is one or more ASCII digits, exact up to
+/// [`EXACT_DIGITS`] digits and wrapping past them: one pass checks the digits and
+/// accumulates the value, without the overflow checks callers of a few digits do not
+/// need.
+#[inline]
+fn decimal(text: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    let mut not_digit = text.is_empty();
+    for &byte in text {
         let digit = byte.wrapping_sub(b'0');
         not_digit |= digit > 9;
-        len = len.saturating_mul(10).saturating_add(usize::from(digit));
+        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
     }
-    if not_digit {
-        return Err(malformed("not a decimal length"));
-    }
-    Ok(Some(len))
+    (!not_digit).then_some(value)
 }
 
 /// Parses strict decimal unix seconds: digits only, no sign, no leading zero (but
@@ -307,18 +329,9 @@ pub(crate) fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
     if text.is_empty() {
         return Err("empty timestamp");
     }
-    // One pass checks the digits and accumulates the value. It wraps only past 19
-    // digits (10^19 - 1 < 2^64), which the length check below refuses anyway.
-    let mut value = 0u64;
-    let mut not_digit = false;
-    for &byte in text {
-        let digit = byte.wrapping_sub(b'0');
-        not_digit |= digit > 9;
-        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
-    }
-    if not_digit {
+    let Some(value) = decimal(text) else {
         return Err("timestamp is not decimal unix seconds");
-    }
+    };
     if text.len() > 1 && text.first() == Some(&b'0') {
         return Err("timestamp has a leading zero");
     }
@@ -718,20 +731,6 @@ pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
         None => None,
     };
     Ok(Delivery { timestamp, id })
-}
-
-/// Reads the headers into an owned [`Parsed`] (see [`read`]), with `tags` empty.
-pub(crate) fn parse<H: HeaderSource + ?Sized>(
-    scheme: &SchemeInner,
-    headers: &H,
-    mut tags: Tags,
-) -> Result<Parsed, Error> {
-    let delivery = read(scheme, headers, &mut tags)?;
-    Ok(Parsed {
-        tags,
-        timestamp: delivery.timestamp.map(|t| t.value),
-        id: delivery.id.and_then(DeliveryId::new),
-    })
 }
 
 fn split_once(bytes: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {

@@ -587,7 +587,7 @@ mod first_block_tests {
                 first.assemble(&scheme.inner, f, &body)
             })
             .unwrap();
-            let fields = Fields { timestamp: delivery.timestamp.map(|t| t.text), id: delivery.id };
+            let fields = delivery.fields();
             assert_eq!(first.assembled_from(fields), with_field && scheme.covers_body(), "{}", scheme.name());
             if first.assembled_from(fields) {
                 let mut message = Collect(Vec::new());
