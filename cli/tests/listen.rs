@@ -131,6 +131,14 @@ fn deliver(base: &str, path: &str, headers: &[(String, String)], body: &[u8]) ->
     (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
 }
 
+/// Delivers `{"n":0}` to `{"n":<count - 1>}`, signed, each accepted.
+fn deliver_numbered(base: &str, count: usize) {
+    for n in 0..count {
+        let body = format!("{{\"n\":{n}}}");
+        assert_eq!(deliver(base, "/", &signed(body.as_bytes()), body.as_bytes()).0, 200, "{body}");
+    }
+}
+
 fn signed(body: &[u8]) -> Vec<(String, String)> {
     let headers = Signer::new(Scheme::github(), SECRET).unwrap().sign(body).unwrap();
     headers.iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned())).collect()
@@ -387,40 +395,8 @@ fn forward_rejected_marks_them_and_an_unreachable_app_is_502() {
 #[test]
 fn store_is_bounded_by_keep() {
     let dir = temp_dir("keep");
-    let store = dir.join("s.redb");
-    let mut child = Command::new(BIN)
-        .args([
-            "listen",
-            "--scheme",
-            "github",
-            "--secret-env",
-            "HOOKSIG_TEST_SECRET",
-            "--port",
-            "0",
-            "--keep",
-            "3",
-        ])
-        .arg("--store")
-        .arg(&store)
-        .env("HOOKSIG_TEST_SECRET", SECRET)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let base = loop {
-        line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "listen exited");
-        if let Some(url) = line.trim().strip_prefix("inspector: ") {
-            break url.trim_end_matches("/_hooksig/").to_owned();
-        }
-    };
-    let listen = Listen { child, base };
-    for n in 0..5 {
-        let body = format!("{{\"n\":{n}}}");
-        deliver(&listen.base, "/", &signed(body.as_bytes()), body.as_bytes());
-    }
+    let listen = start_listen_with(&dir.join("s.redb"), None, &["--keep", "3"]);
+    deliver_numbered(&listen.base, 5);
     let list = get_json(&format!("{}/_hooksig/api/deliveries", listen.base));
     assert_eq!(ids(&list), [5, 4, 3]);
     drop(listen);
@@ -433,10 +409,7 @@ fn store_is_bounded_by_keep() {
 fn the_list_is_paged() {
     let dir = temp_dir("pages");
     let listen = start_listen(&dir.join("p.redb"), None);
-    for n in 0..7 {
-        let body = format!("{{\"n\":{n}}}");
-        assert_eq!(deliver(&listen.base, "/", &signed(body.as_bytes()), body.as_bytes()).0, 200);
-    }
+    deliver_numbered(&listen.base, 7);
     let mut url = format!("{}/_hooksig/api/deliveries?limit=3", listen.base);
     let mut pages = Vec::new();
     loop {
