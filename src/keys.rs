@@ -4,17 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use base64ct::{Base64, Base64Unpadded, Encoding as _};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 #[cfg(feature = "ed25519")]
 use crate::ed25519::{PublicKey, SigningKey};
 use crate::error::Error;
+use crate::mac::{BLOCK_LEN, Keyed, Mac, put};
 use crate::scheme::{Algorithm, SchemeInner, SecretFormat};
 use crate::tag::Tag;
-
-pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// What kind of key a builder was handed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,11 +166,11 @@ pub(crate) fn sign_keys(scheme: &SchemeInner, pending: &[PendingSecret]) -> Resu
         .collect()
 }
 
-/// One key: the HMAC state after absorbing the key (ipad/opad blocks), cloned per
-/// message. The raw secret is not kept. Zeroized on drop (hmac's `zeroize` feature).
+/// One key: the HMAC states after absorbing the key (ipad/opad blocks), copied per
+/// message. The raw secret is not kept. Cleared on drop ([`Mac`]).
 #[derive(Clone)]
 pub(crate) struct Key {
-    pub(crate) mac: HmacSha256,
+    pub(crate) mac: Keyed,
     pub(crate) label: Option<Arc<str>>,
 }
 
@@ -181,9 +178,7 @@ impl Key {
     /// Reads `secret` as the scheme's dashboard format and keys an HMAC with it.
     pub(crate) fn new(format: &SecretFormat, pending: &PendingSecret) -> Result<Key, Error> {
         let raw = decode_secret(format, &pending.text)?;
-        let mac = HmacSha256::new_from_slice(&raw)
-            .map_err(|_| Error::InvalidSecret { reason: "unusable key length" })?;
-        Ok(Key { mac, label: pending.label.clone() })
+        Ok(Key { mac: Keyed::new(&raw), label: pending.label.clone() })
     }
 
     /// A key from raw secret bytes (no dashboard format): the one-line `sign` and
@@ -194,14 +189,16 @@ impl Key {
 
     /// A fresh per-message state.
     #[inline]
-    pub(crate) fn start(&self) -> HmacSha256 {
-        self.mac.clone()
+    pub(crate) fn start(&self) -> Mac {
+        self.mac.start()
     }
 }
 
 /// Finishes a MAC into a plain tag.
-pub(crate) fn finish(mac: HmacSha256) -> Tag {
-    mac.finalize().into_bytes().into()
+pub(crate) fn finish(mut mac: Mac) -> Tag {
+    let mut tag = [0u8; crate::tag::TAG_LEN];
+    mac.finish_into(&mut tag);
+    tag
 }
 
 /// Writes key bytes as `format` shows them (raw bytes, which may not be text, as hex).
@@ -369,24 +366,28 @@ impl Drop for Expected {
     }
 }
 
-/// Finishes a MAC into an [`Expected`], without an intermediate copy of the tag.
-#[inline]
-pub(crate) fn finish_expected(mac: HmacSha256) -> Expected {
-    use hmac::digest::FixedOutput;
-    let mut expected = Expected([0u8; crate::tag::TAG_LEN]);
-    mac.finalize_into((&mut expected.0).into());
-    expected
+impl Expected {
+    /// A tag to be written by a MAC: where the caller keeps it, the MAC's functions
+    /// taking it by reference. Returned by value, it was written on the callee's stack
+    /// with narrow stores and copied out with wide loads, which had to wait for them
+    /// (about 10 ns per delivery, `perf annotate`).
+    #[inline(always)]
+    pub(crate) fn new() -> Expected {
+        Expected([0u8; crate::tag::TAG_LEN])
+    }
 }
 
-/// The MAC of the whole signed message: prefix parts, the body if covered, suffix parts.
+/// The MAC of the whole signed message, into `expected`: prefix parts, the body if
+/// covered, suffix parts.
 #[inline]
 pub(crate) fn mac_message(
     key: &Key,
     scheme: &crate::scheme::SchemeInner,
     fields: Fields<'_>,
     body: &[u8],
-) -> Expected {
-    mac_message_inlined(key, scheme, fields, body)
+    expected: &mut Expected,
+) {
+    mac_message_inlined(key, scheme, fields, body, expected);
 }
 
 /// [`mac_message`], always inlined: for the early MAC of `verify_at`, which is the
@@ -397,40 +398,12 @@ pub(crate) fn mac_message_inlined(
     scheme: &crate::scheme::SchemeInner,
     fields: Fields<'_>,
     body: &[u8],
-) -> Expected {
+    expected: &mut Expected,
+) {
     let mut mac = key.start();
     feed_message(&mut mac, scheme, fields, body);
-    finish_expected(mac)
+    mac.finish_into(&mut expected.0);
 }
-
-/// Copies `src` into `dst`, of the same length. Pieces of up to a block are copied as
-/// two fixed-size copies that may overlap, which compile to a few moves instead of a
-/// call to `memcpy` (every piece of a first block is such a piece).
-#[inline(always)]
-fn put(dst: Option<&mut [u8]>, src: &[u8]) {
-    fn two<const N: usize>(dst: &mut [u8], src: &[u8]) {
-        let head = src.first_chunk::<N>().zip(dst.first_chunk_mut::<N>());
-        if let Some((from, to)) = head {
-            *to = *from;
-        }
-        let tail = src.last_chunk::<N>().zip(dst.last_chunk_mut::<N>());
-        if let Some((from, to)) = tail {
-            *to = *from;
-        }
-    }
-    let Some(dst) = dst.filter(|d| d.len() == src.len()) else { return };
-    match src.len() {
-        0..=3 => dst.iter_mut().zip(src).for_each(|(to, from)| *to = *from),
-        4..=7 => two::<4>(dst, src),
-        8..=15 => two::<8>(dst, src),
-        16..=31 => two::<16>(dst, src),
-        32..=64 => two::<32>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
-/// The length of a SHA-256 block.
-const BLOCK_LEN: usize = 64;
 
 /// The first block of a signed message that starts with header text before the body
 /// (Stripe's `{t}.`, Slack's `v0:{t}:`, Standard Webhooks' `{id}.{t}.`), assembled
@@ -511,7 +484,7 @@ impl<'a> FirstBlock<'a> {
         self.fields.is_some_and(|from| same(from.timestamp, fields.timestamp) && same(from.id, fields.id))
     }
 
-    /// The expected MAC of the message with `fields` and `body`: from the block when
+    /// The expected MAC of the message with `fields` and `body`, into `expected`: from the block when
     /// it was assembled from these very fields (the slices that
     /// [`crate::headers::read_with`] returned), the usual way otherwise.
     #[inline]
@@ -521,9 +494,10 @@ impl<'a> FirstBlock<'a> {
         scheme: &crate::scheme::SchemeInner,
         fields: Fields<'_>,
         body: &[u8],
-    ) -> Expected {
+        expected: &mut Expected,
+    ) {
         if !self.assembled_from(fields) {
-            return mac_message(key, scheme, fields, body);
+            return mac_message(key, scheme, fields, body, expected);
         }
         let mut mac = key.start();
         mac.update(&self.block);
@@ -532,7 +506,7 @@ impl<'a> FirstBlock<'a> {
         if !suffix.is_empty() {
             feed(&mut mac, suffix, fields);
         }
-        finish_expected(mac)
+        mac.finish_into(&mut expected.0);
     }
 }
 
@@ -549,17 +523,6 @@ mod first_block_tests {
     impl sha2::digest::Update for Collect {
         fn update(&mut self, data: &[u8]) {
             self.0.extend_from_slice(data);
-        }
-    }
-
-    #[test]
-    fn put_copies_every_length() {
-        let src: Vec<u8> = (1..=64).collect();
-        for len in 0..=64 {
-            let mut dst = [0u8; 64];
-            put(dst.get_mut(..len), &src[..len]);
-            assert_eq!(&dst[..len], &src[..len], "{len}");
-            assert!(dst[len..].iter().all(|b| *b == 0), "{len}");
         }
     }
 

@@ -99,6 +99,7 @@ mod ed25519;
 mod error;
 mod headers;
 mod keys;
+mod mac;
 mod scheme;
 mod sign;
 mod tag;

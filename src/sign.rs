@@ -148,7 +148,8 @@ impl Signer {
             let owned: String;
             let text = match key {
                 SignKey::Hmac(key) => {
-                    let tag = keys::mac_message(key, scheme, fields, body);
+                    let mut tag = keys::Expected::new();
+                    keys::mac_message(key, scheme, fields, body, &mut tag);
                     scheme.encoding.encode(&tag.0, &mut buf)
                 }
                 #[cfg(feature = "ed25519")]
@@ -339,7 +340,7 @@ impl SignerBuilder {
 /// ```
 pub fn sign(secret: &[u8], body: &[u8]) -> Result<Signature, Error> {
     let mut mac = Key::raw(secret)?.start();
-    hmac::Mac::update(&mut mac, body);
+    mac.update(body);
     Ok(Signature::new(keys::finish(mac)))
 }
 
