@@ -51,11 +51,11 @@ const MEASURED: &str = "ct_probe::measured";
 /// The comparison of the candidates with the MAC (`src/tag.rs`), when not inlined.
 const MATCHES: &str = "hooksig::tag::Candidates::matches";
 /// Functions (by part of their name) that run before the verdict is known: header
-/// look-up and parsing, candidate decoding, the HMAC (with the zeroizing of its state)
-/// and the comparison. Their path counts (`Ir`, `Bc`, `Bi`) must be the same for the
+/// look-up and parsing, candidate decoding, the HMAC (hooksig's own on `sha2`'s
+/// compression function, with the clearing of its state) and the comparison. Their path counts (`Ir`, `Bc`, `Bi`) must be the same for the
 /// valid candidate as for the wrong ones. What runs after the verdict (building and
 /// dropping the result, zeroizing the candidates when `Parsed` is dropped) may differ.
-const BEFORE_THE_VERDICT: [&str; 12] = [
+const BEFORE_THE_VERDICT: [&str; 13] = [
     "http::header::",
     "hooksig::headers::",
     "hooksig::tag::Encoding::decode",
@@ -63,6 +63,7 @@ const BEFORE_THE_VERDICT: [&str; 12] = [
     "hooksig::tag::words",
     MATCHES,
     "hooksig::keys::",
+    "hooksig::mac::",
     "sha2::",
     "hmac::",
     "digest::",
