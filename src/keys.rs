@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 #[cfg(feature = "ed25519")]
 use crate::ed25519::{PublicKey, SigningKey};
 use crate::error::Error;
-use crate::mac::{BLOCK_LEN, Keyed, Mac, put};
+use crate::mac::{self, BLOCK_LEN, Keyed, LEN_AT, Mac, put};
 use crate::scheme::{Algorithm, SchemeInner, SecretFormat};
 use crate::tag::Tag;
 
@@ -424,12 +424,20 @@ pub(crate) fn mac_message_inlined(
 /// the same message part by part; assembling it costs most of that back for the longer
 /// prefixes, so the net gain is 10 to 13 ns per delivery for Stripe and Slack and a few
 /// ns for Standard Webhooks and Svix.
+///
+/// A message of header text alone that fits one block with its padding (Oktave's
+/// `{id}{timestamp}`) is assembled whole, padded, for the same reason: its MAC then
+/// hashes the block where it lies ([`Keyed::finish_padded`]; 7 to 8 ns less per
+/// Oktave delivery than feeding the parts to a fresh MAC). A first block is hashed
+/// where it lies too, by a MAC that starts after it ([`Keyed::start_after`]).
 pub(crate) struct FirstBlock<'a> {
     block: [u8; BLOCK_LEN],
     /// The fields the block was assembled from; `None` while it is not assembled.
     fields: Option<Fields<'a>>,
     /// How many body bytes the block holds.
     body_len: usize,
+    /// Whether the block is the whole message, padded.
+    whole: bool,
 }
 
 impl<'a> FirstBlock<'a> {
@@ -437,17 +445,19 @@ impl<'a> FirstBlock<'a> {
     /// read it back right after its stores, the very stall it is there to avoid.
     #[inline]
     pub(crate) fn new() -> FirstBlock<'a> {
-        FirstBlock { block: [0u8; BLOCK_LEN], fields: None, body_len: 0 }
+        FirstBlock { block: [0u8; BLOCK_LEN], fields: None, body_len: 0, whole: false }
     }
 
-    /// Assembles the first block of `scheme`'s message with `fields` and `body`. Left
-    /// unassembled when the body is not signed, when the text before it fills a block
-    /// (hashed from the buffer as one piece anyway) or when the message does not fill
-    /// one (copied into the hash's buffer either way).
+    /// Assembles the first block of `scheme`'s message with `fields` and `body`, or
+    /// the whole message, padded, when the body is not signed. Left unassembled when
+    /// the message starts with the body, when the text before the body fills a block
+    /// (hashed from the buffer as one piece anyway), when the message does not fill
+    /// one (copied into the hash's buffer either way), or when a message without the
+    /// body leaves no room in its block for the padding.
     #[inline]
     pub(crate) fn assemble(&mut self, scheme: &crate::scheme::SchemeInner, fields: Fields<'a>, body: &[u8]) {
         use crate::scheme::Part;
-        if scheme.body_index.is_none() || scheme.prefix().is_empty() {
+        if scheme.prefix().is_empty() {
             return;
         }
         let mut at = 0usize;
@@ -463,6 +473,15 @@ impl<'a> FirstBlock<'a> {
             };
             put(self.block.get_mut(at..end), bytes);
             at = end;
+        }
+        if scheme.body_index.is_none() {
+            if at < LEN_AT {
+                // The key block's 64 bytes come first.
+                mac::pad(&mut self.block, at, at.wrapping_add(BLOCK_LEN) as u64);
+                self.fields = Some(fields);
+                self.whole = true;
+            }
+            return;
         }
         let body_len = BLOCK_LEN.saturating_sub(at);
         let Some(start) = body.get(..body_len) else {
@@ -499,8 +518,10 @@ impl<'a> FirstBlock<'a> {
         if !self.assembled_from(fields) {
             return mac_message(key, scheme, fields, body, expected);
         }
-        let mut mac = key.start();
-        mac.update(&self.block);
+        if self.whole {
+            return key.mac.finish_padded(&self.block, &mut expected.0);
+        }
+        let mut mac = key.mac.start_after(&self.block);
         mac.update(body.get(self.body_len..).unwrap_or_default());
         let suffix = scheme.suffix();
         if !suffix.is_empty() {
@@ -551,15 +572,34 @@ mod first_block_tests {
             })
             .unwrap();
             let fields = delivery.fields();
-            assert_eq!(first.assembled_from(fields), with_field && scheme.covers_body(), "{}", scheme.name());
+            assert_eq!(first.assembled_from(fields), with_field, "{}", scheme.name());
             if first.assembled_from(fields) {
                 let mut message = Collect(Vec::new());
                 feed_message(&mut message, &scheme.inner, fields, &body);
-                assert_eq!(&first.block[..], &message.0[..BLOCK_LEN], "{}", scheme.name());
+                let message = message.0;
+                if scheme.covers_body() {
+                    assert!(!first.whole, "{}", scheme.name());
+                    assert_eq!(&first.block[..], &message[..BLOCK_LEN], "{}", scheme.name());
+                } else {
+                    // The message, the marker, zeros, the length in bits with the key block's.
+                    let mut padded = [0u8; BLOCK_LEN];
+                    padded[..message.len()].copy_from_slice(&message);
+                    padded[message.len()] = 0x80;
+                    padded[BLOCK_LEN - 8..]
+                        .copy_from_slice(&(((BLOCK_LEN + message.len()) * 8) as u64).to_be_bytes());
+                    assert!(first.whole, "{}", scheme.name());
+                    assert_eq!(first.block, padded, "{}", scheme.name());
+                }
+                // The MAC from the block is the MAC of the message.
+                let key = Key::raw(b"a secret").unwrap();
+                let (mut from_block, mut usual) = (Expected::new(), Expected::new());
+                first.mac(&key, &scheme.inner, fields, &body, &mut from_block);
+                mac_message(&key, &scheme.inner, fields, &body, &mut usual);
+                assert_eq!(from_block.0, usual.0, "{}", scheme.name());
                 used += 1;
             }
         }
-        // Stripe, Slack, Standard Webhooks, Svix (and any later preset of the kind).
-        assert!(used >= 4, "{used}");
+        // Stripe, Slack, Standard Webhooks, Svix, Oktave (and any later preset of the kind).
+        assert!(used >= 5, "{used}");
     }
 }
