@@ -97,6 +97,28 @@ impl Keyed {
         Mac { inner, outer: self.outer, length: TWO_BLOCKS, block: PADDED_TWO_BLOCKS, buffered: 0 }
     }
 
+    /// The MAC of a message given as its blocks, into `tag`: `first` and `middle`
+    /// whole, then `last`, the rest of the message padded (see [`pad`]); with
+    /// `length_apart`, the message's length when `last` had no room for it. Every
+    /// block is hashed where it lies.
+    #[inline(always)]
+    pub(crate) fn finish_blocks(
+        &self,
+        first: &Block,
+        middle: &[Block],
+        last: &Block,
+        length_apart: Option<u64>,
+        tag: &mut Tag,
+    ) {
+        let mut inner = self.inner;
+        compress256(&mut inner, std::slice::from_ref(first));
+        if !middle.is_empty() {
+            compress256(&mut inner, middle);
+        }
+        finish(&mut inner, &self.outer, last, length_apart, tag);
+        clear(&mut inner);
+    }
+
     /// The MAC of a message short enough to fit one block with its padding, given
     /// as that block (see [`pad`], for the key block's 64 bytes and the message's),
     /// into `tag`: hashed where it lies, not copied into a [`Mac`]'s buffer first.
@@ -467,6 +489,19 @@ mod tests {
                         "key {key_len}, len {len}, split {split}"
                     );
                 }
+            }
+            // First block, whole middle blocks, padded last block (and the length in a
+            // block of its own when the last has no room for it).
+            for len in BLOCK_LEN..=message.len() {
+                let (first, rest) = message[..len].split_first_chunk::<BLOCK_LEN>().unwrap();
+                let (middle, tail) = rest.as_chunks::<BLOCK_LEN>();
+                let mut last = [0xffu8; BLOCK_LEN];
+                last[..tail.len()].copy_from_slice(tail);
+                let length = (BLOCK_LEN + len) as u64;
+                pad(&mut last, tail.len(), length);
+                let mut tag = [0u8; TAG_LEN];
+                keyed.finish_blocks(first, middle, &last, (tail.len() >= LEN_AT).then_some(length), &mut tag);
+                assert_eq!(tag, reference(&key, &message[..len]), "key {key_len}, len {len}");
             }
             for len in 0..LEN_AT {
                 let mut block = [0xffu8; BLOCK_LEN];
