@@ -260,6 +260,21 @@ pub(crate) fn pad(block: &mut Block, buffered: usize, length: u64) {
     }
 }
 
+/// [`pad`] for a block whose bytes after the first `buffered` are zeros already (a
+/// fresh one): the marker and the length only, without the zeros' variable-length
+/// fill.
+#[inline(always)]
+pub(crate) fn pad_zeroed(block: &mut Block, buffered: usize, length: u64) {
+    if let Some(marker) = block.get_mut(buffered) {
+        *marker = 0x80;
+    }
+    if buffered < LEN_AT
+        && let Some(len) = block.last_chunk_mut::<8>()
+    {
+        *len = length.wrapping_mul(8).to_be_bytes();
+    }
+}
+
 /// Hashes the inner hash's last `padded` block (and, for `length_apart`, the block
 /// that holds only the length), then the outer block, into `tag`.
 #[inline(always)]
@@ -391,6 +406,20 @@ mod tests {
             put(dst.get_mut(..len), &src[..len]);
             assert_eq!(&dst[..len], &src[..len], "{len}");
             assert!(dst[len..].iter().all(|b| *b == 0), "{len}");
+        }
+    }
+
+    /// Over a fresh block, the marker and the length alone are the whole padding.
+    #[test]
+    fn padding_a_zeroed_block_is_padding() {
+        for buffered in 0..BLOCK_LEN {
+            let (mut fresh, mut used) = ([0u8; BLOCK_LEN], [0xffu8; BLOCK_LEN]);
+            for (i, b) in fresh[..buffered].iter_mut().chain(used[..buffered].iter_mut()).enumerate() {
+                *b = (i % buffered) as u8;
+            }
+            pad_zeroed(&mut fresh, buffered, 1000);
+            pad(&mut used, buffered, 1000);
+            assert_eq!(fresh, used, "{buffered}");
         }
     }
 
