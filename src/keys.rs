@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 #[cfg(feature = "ed25519")]
 use crate::ed25519::{PublicKey, SigningKey};
 use crate::error::Error;
-use crate::mac::{BLOCK_LEN, Keyed, Mac, put};
+use crate::mac::{self, BLOCK_LEN, Keyed, LEN_AT, Mac, put};
 use crate::scheme::{Algorithm, SchemeInner, SecretFormat};
 use crate::tag::Tag;
 
@@ -424,12 +424,39 @@ pub(crate) fn mac_message_inlined(
 /// the same message part by part; assembling it costs most of that back for the longer
 /// prefixes, so the net gain is 10 to 13 ns per delivery for Stripe and Slack and a few
 /// ns for Standard Webhooks and Svix.
+///
+/// A message of header text alone that fits one block with its padding (Oktave's
+/// `{id}{timestamp}`) is assembled whole, padded, for the same reason: its MAC then
+/// hashes the block where it lies ([`Keyed::finish_padded`]; 7 to 8 ns less per
+/// Oktave delivery than feeding the parts to a fresh MAC). A first block is hashed
+/// where it lies too, by a MAC that starts after it ([`Keyed::start_after`]).
+///
+/// When the body ends the message (every preset), the message's last block is
+/// assembled at the same time: the body's bytes after its last whole block, and the
+/// padding, for a length known from the start. The MAC then hashes the first block,
+/// the body's whole blocks and that last block where they lie
+/// ([`Keyed::finish_blocks`]) and writes no buffer at all. Written by the update right
+/// before the finish, the tail's copy and padding were narrow stores that the hash's
+/// loads waited for. Scratch profiler, overhead over raw HMAC, medians of 6
+/// interleaved runs: 64-byte bodies, Standard Webhooks 105 → 90 ns, Stripe 57 → 40 ns,
+/// Slack 65 → 51 ns; 1 KiB, Standard Webhooks 109 → 99 ns.
 pub(crate) struct FirstBlock<'a> {
     block: [u8; BLOCK_LEN],
+    /// The message's last bytes after its first block and the whole blocks of the
+    /// body that follow, padded: assembled with the first block when the body ends
+    /// the message (`last` is `Some`).
+    last_block: [u8; BLOCK_LEN],
     /// The fields the block was assembled from; `None` while it is not assembled.
     fields: Option<Fields<'a>>,
+    /// The body it was assembled with.
+    body: &'a [u8],
     /// How many body bytes the block holds.
     body_len: usize,
+    /// Whether the block is the whole message, padded.
+    whole: bool,
+    /// Set when `last_block` is assembled: the message's length when the padding
+    /// left it no room there (it is hashed in a block of its own), else `None`.
+    last: Option<Option<u64>>,
 }
 
 impl<'a> FirstBlock<'a> {
@@ -437,17 +464,38 @@ impl<'a> FirstBlock<'a> {
     /// read it back right after its stores, the very stall it is there to avoid.
     #[inline]
     pub(crate) fn new() -> FirstBlock<'a> {
-        FirstBlock { block: [0u8; BLOCK_LEN], fields: None, body_len: 0 }
+        FirstBlock {
+            block: [0u8; BLOCK_LEN],
+            last_block: [0u8; BLOCK_LEN],
+            fields: None,
+            body: &[],
+            body_len: 0,
+            whole: false,
+            last: None,
+        }
     }
 
-    /// Assembles the first block of `scheme`'s message with `fields` and `body`. Left
-    /// unassembled when the body is not signed, when the text before it fills a block
-    /// (hashed from the buffer as one piece anyway) or when the message does not fill
-    /// one (copied into the hash's buffer either way).
+    /// Assembles the first block of `scheme`'s message with `fields` and `body`, or
+    /// the whole message, padded, when the body is not signed. Left unassembled when
+    /// the message starts with the body, when the text before the body fills a block
+    /// (hashed from the buffer as one piece anyway), when the message does not fill
+    /// one (copied into the hash's buffer either way), or when a message without the
+    /// body leaves no room in its block for the padding.
+    ///
+    /// Called once per `FirstBlock` (from `read_with`'s `early`, an `FnOnce`): the
+    /// padding is written as the marker and the length alone
+    /// ([`mac::pad_zeroed`]), over the zeros of [`FirstBlock::new`]. Filling the
+    /// zeros again cost Oktave 3 ns per delivery (medians of 8 interleaved runs, 47 →
+    /// 44 ns over raw HMAC).
     #[inline]
-    pub(crate) fn assemble(&mut self, scheme: &crate::scheme::SchemeInner, fields: Fields<'a>, body: &[u8]) {
+    pub(crate) fn assemble(
+        &mut self,
+        scheme: &crate::scheme::SchemeInner,
+        fields: Fields<'a>,
+        body: &'a [u8],
+    ) {
         use crate::scheme::Part;
-        if scheme.body_index.is_none() || scheme.prefix().is_empty() {
+        if scheme.prefix().is_empty() {
             return;
         }
         let mut at = 0usize;
@@ -464,24 +512,44 @@ impl<'a> FirstBlock<'a> {
             put(self.block.get_mut(at..end), bytes);
             at = end;
         }
+        if scheme.body_index.is_none() {
+            if at < LEN_AT {
+                // The key block's 64 bytes come first.
+                mac::pad_zeroed(&mut self.block, at, at.wrapping_add(BLOCK_LEN) as u64);
+                self.fields = Some(fields);
+                self.body = body;
+                self.whole = true;
+            }
+            return;
+        }
         let body_len = BLOCK_LEN.saturating_sub(at);
         let Some(start) = body.get(..body_len) else {
             return;
         };
         put(self.block.get_mut(at..), start);
         self.fields = Some(fields);
+        self.body = body;
         self.body_len = body_len;
+        if scheme.suffix().is_empty() {
+            // The key block, the text before the body, the body.
+            let length = (BLOCK_LEN as u64).wrapping_add(at as u64).wrapping_add(body.len() as u64);
+            let (_, tail) = body.get(body_len..).unwrap_or_default().as_chunks::<BLOCK_LEN>();
+            put(self.last_block.get_mut(..tail.len()), tail);
+            mac::pad_zeroed(&mut self.last_block, tail.len(), length);
+            self.last = Some((tail.len() >= LEN_AT).then_some(length));
+        }
     }
 
-    /// Whether the block was assembled from these very `fields`: the same slices, not
-    /// merely equal text.
+    /// Whether the block was assembled from these very `fields` and `body`: the same
+    /// slices, not merely equal text.
     #[inline]
-    fn assembled_from(&self, fields: Fields<'_>) -> bool {
+    fn assembled_from(&self, fields: Fields<'_>, body: &[u8]) -> bool {
         let same = |a: Option<&[u8]>, b: Option<&[u8]>| match (a, b) {
             (Some(a), Some(b)) => std::ptr::eq(a, b),
             (a, b) => a.is_none() && b.is_none(),
         };
         self.fields.is_some_and(|from| same(from.timestamp, fields.timestamp) && same(from.id, fields.id))
+            && std::ptr::eq(self.body, body)
     }
 
     /// The expected MAC of the message with `fields` and `body`, into `expected`: from the block when
@@ -496,11 +564,23 @@ impl<'a> FirstBlock<'a> {
         body: &[u8],
         expected: &mut Expected,
     ) {
-        if !self.assembled_from(fields) {
+        if !self.assembled_from(fields, body) {
             return mac_message(key, scheme, fields, body, expected);
         }
-        let mut mac = key.start();
-        mac.update(&self.block);
+        if self.whole {
+            return key.mac.finish_padded(&self.block, &mut expected.0);
+        }
+        if let Some(length_apart) = self.last {
+            let (middle, _) = body.get(self.body_len..).unwrap_or_default().as_chunks::<BLOCK_LEN>();
+            return key.mac.finish_blocks(
+                &self.block,
+                middle,
+                &self.last_block,
+                length_apart,
+                &mut expected.0,
+            );
+        }
+        let mut mac = key.mac.start_after(&self.block);
         mac.update(body.get(self.body_len..).unwrap_or_default());
         let suffix = scheme.suffix();
         if !suffix.is_empty() {
@@ -533,33 +613,81 @@ mod first_block_tests {
     fn the_block_is_the_start_of_the_message_from_the_returned_fields() {
         let at = UNIX_EPOCH + Duration::from_secs(1_763_900_000);
         let mut used = 0;
+        // The message, the marker, zeros, the length in bits with the key block's.
+        let padded = |rest: &[u8], length: usize| {
+            let mut block = [0u8; BLOCK_LEN];
+            if rest.len() < BLOCK_LEN - 8 {
+                block[..rest.len()].copy_from_slice(rest);
+                block[rest.len()] = 0x80;
+                block[BLOCK_LEN - 8..].copy_from_slice(&(((BLOCK_LEN + length) * 8) as u64).to_be_bytes());
+            } else {
+                block[..rest.len()].copy_from_slice(rest);
+                if let Some(marker) = block.get_mut(rest.len()) {
+                    *marker = 0x80;
+                }
+            }
+            block
+        };
         for scheme in Scheme::presets() {
             let with_field = scheme.inner.prefix().iter().any(|p| matches!(p, Part::Id | Part::Timestamp));
-            let body = [b'x'; 64];
-            let headers = Signer::new(scheme.clone(), crate::generate_secret(&scheme).unwrap().as_str())
-                .unwrap()
-                .sign_at(&body, Some("msg_1"), at)
+            // Around the block boundaries of every preset's prefix, and longer bodies.
+            for len in (0..=200).chain([1024, 1030, 1100]) {
+                let body: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+                let headers = Signer::new(scheme.clone(), crate::generate_secret(&scheme).unwrap().as_str())
+                    .unwrap()
+                    .sign_at(&body, Some("msg_1"), at)
+                    .unwrap();
+                let mut tags = Tags::new(
+                    true,
+                    #[cfg(feature = "ed25519")]
+                    false,
+                );
+                let mut first = FirstBlock::new();
+                let delivery = headers::read_with(&scheme.inner, &headers, &mut tags, |f| {
+                    first.assemble(&scheme.inner, f, &body)
+                })
                 .unwrap();
-            let mut tags = Tags::new(
-                true,
-                #[cfg(feature = "ed25519")]
-                false,
-            );
-            let mut first = FirstBlock::new();
-            let delivery = headers::read_with(&scheme.inner, &headers, &mut tags, |f| {
-                first.assemble(&scheme.inner, f, &body)
-            })
-            .unwrap();
-            let fields = delivery.fields();
-            assert_eq!(first.assembled_from(fields), with_field && scheme.covers_body(), "{}", scheme.name());
-            if first.assembled_from(fields) {
+                let fields = delivery.fields();
+                let name = format!("{} {len}", scheme.name());
                 let mut message = Collect(Vec::new());
                 feed_message(&mut message, &scheme.inner, fields, &body);
-                assert_eq!(&first.block[..], &message.0[..BLOCK_LEN], "{}", scheme.name());
-                used += 1;
+                let message = message.0;
+                let fills = message.len() >= BLOCK_LEN;
+                assert_eq!(
+                    first.assembled_from(fields, &body),
+                    with_field && (!scheme.covers_body() || fills),
+                    "{name}"
+                );
+                // Another body of the same text is not the one assembled.
+                assert!(!first.assembled_from(fields, &body.clone()) || body.is_empty(), "{name}");
+                if !first.assembled_from(fields, &body) {
+                    continue;
+                }
+                if scheme.covers_body() {
+                    assert!(!first.whole, "{name}");
+                    assert_eq!(&first.block[..], &message[..BLOCK_LEN], "{name}");
+                    // Presets put nothing after the body.
+                    let tail = (message.len() - BLOCK_LEN) % BLOCK_LEN;
+                    let rest = &message[message.len() - tail..];
+                    assert_eq!(first.last_block, padded(rest, message.len()), "{name}");
+                    let apart = (tail >= BLOCK_LEN - 8).then_some((BLOCK_LEN + message.len()) as u64);
+                    assert_eq!(first.last, Some(apart), "{name}");
+                } else {
+                    assert!(first.whole, "{name}");
+                    assert_eq!(first.block, padded(&message, message.len()), "{name}");
+                }
+                // The MAC from the blocks is the MAC of the message.
+                let key = Key::raw(b"a secret").unwrap();
+                let (mut from_block, mut usual) = (Expected::new(), Expected::new());
+                first.mac(&key, &scheme.inner, fields, &body, &mut from_block);
+                mac_message(&key, &scheme.inner, fields, &body, &mut usual);
+                assert_eq!(from_block.0, usual.0, "{name}");
+                if len == 64 {
+                    used += 1;
+                }
             }
         }
-        // Stripe, Slack, Standard Webhooks, Svix (and any later preset of the kind).
-        assert!(used >= 4, "{used}");
+        // Stripe, Slack, Standard Webhooks, Svix, Oktave (and any later preset of the kind).
+        assert!(used >= 5, "{used}");
     }
 }

@@ -26,14 +26,14 @@ use crate::tag::{TAG_LEN, Tag};
 pub(crate) const BLOCK_LEN: usize = 64;
 
 /// One block.
-type Block = [u8; BLOCK_LEN];
+pub(crate) type Block = [u8; BLOCK_LEN];
 
 /// SHA-256's initial state (FIPS 180-4, 5.3.3).
 const IV: [u32; 8] =
     [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19];
 
 /// The last 8 bytes of a padding block hold the message length in bits.
-const LEN_AT: usize = BLOCK_LEN - 8;
+pub(crate) const LEN_AT: usize = BLOCK_LEN - 8;
 
 /// A secret's two keyed SHA-256 states: after the block `key ⊕ ipad` and after
 /// `key ⊕ opad`. Built once per secret; [`Keyed::start`] begins a message. Cleared on
@@ -82,6 +82,57 @@ impl Keyed {
     }
 }
 
+impl Keyed {
+    /// A MAC computation over a message whose first block is `first`, hashed where it
+    /// lies: the buffer starts padded for the two blocks (key and `first`) instead of
+    /// for none, and is written once. Through [`Keyed::start`] and an update with the
+    /// block, the buffer was written three times (the empty message's padding, the
+    /// padding after the block, then the tail's). `verify_at`, 64-byte bodies,
+    /// medians of 8 interleaved runs of the scratch profiler, overhead over raw HMAC:
+    /// Standard Webhooks 108 → 103 ns, Stripe 62 → 55 ns, Slack 72 → 65 ns.
+    #[inline(always)]
+    pub(crate) fn start_after(&self, first: &Block) -> Mac {
+        let mut inner = self.inner;
+        compress256(&mut inner, std::slice::from_ref(first));
+        Mac { inner, outer: self.outer, length: TWO_BLOCKS, block: PADDED_TWO_BLOCKS, buffered: 0 }
+    }
+
+    /// The MAC of a message given as its blocks, into `tag`: `first` and `middle`
+    /// whole, then `last`, the rest of the message padded (see [`pad`]); with
+    /// `length_apart`, the message's length when `last` had no room for it. Every
+    /// block is hashed where it lies.
+    #[inline(always)]
+    pub(crate) fn finish_blocks(
+        &self,
+        first: &Block,
+        middle: &[Block],
+        last: &Block,
+        length_apart: Option<u64>,
+        tag: &mut Tag,
+    ) {
+        let mut inner = self.inner;
+        compress256(&mut inner, std::slice::from_ref(first));
+        if !middle.is_empty() {
+            compress256(&mut inner, middle);
+        }
+        finish(&mut inner, &self.outer, last, length_apart, tag);
+        clear(&mut inner);
+    }
+
+    /// The MAC of a message short enough to fit one block with its padding, given
+    /// as that block (see [`pad`], for the key block's 64 bytes and the message's),
+    /// into `tag`: hashed where it lies, not copied into a [`Mac`]'s buffer first.
+    /// Fed part by part right before the hash, the message was written with narrow
+    /// stores that the hash's 16-byte loads then waited for: Oktave's `verify_at`,
+    /// overhead over raw HMAC, medians of 8 interleaved runs, 52 → 44 ns.
+    #[inline(always)]
+    pub(crate) fn finish_padded(&self, padded: &Block, tag: &mut Tag) {
+        let mut inner = self.inner;
+        finish(&mut inner, &self.outer, padded, None, tag);
+        clear(&mut inner);
+    }
+}
+
 impl Drop for Keyed {
     fn drop(&mut self) {
         clear(&mut self.inner);
@@ -121,6 +172,18 @@ const PADDED_EMPTY: Block = {
     let mut block = [0u8; BLOCK_LEN];
     block[0] = 0x80;
     block[BLOCK_LEN - 2] = 0x02;
+    block
+};
+
+/// The length of the key block and one message block.
+const TWO_BLOCKS: u64 = 2 * BLOCK_LEN as u64;
+
+/// The buffer after a first message block and nothing more: the padding alone, for
+/// 1024 bits.
+const PADDED_TWO_BLOCKS: Block = {
+    let mut block = [0u8; BLOCK_LEN];
+    block[0] = 0x80;
+    block[BLOCK_LEN - 2] = 0x04;
     block
 };
 
@@ -168,15 +231,7 @@ impl Mac {
     #[inline(always)]
     fn pad(&mut self, buffered: usize) {
         self.buffered = buffered;
-        if let Some((marker, zeros)) = self.block.get_mut(buffered..).and_then(<[u8]>::split_first_mut) {
-            *marker = 0x80;
-            zeros.fill(0);
-        }
-        if buffered < LEN_AT
-            && let Some(len) = self.block.last_chunk_mut::<8>()
-        {
-            *len = self.length.wrapping_mul(8).to_be_bytes();
-        }
+        pad(&mut self.block, buffered, self.length);
     }
 
     /// Finishes the MAC into `tag`. The state is spent: feeding or finishing it again
@@ -184,29 +239,68 @@ impl Mac {
     /// caller keeps it.
     #[inline(always)]
     pub(crate) fn finish_into(&mut self, tag: &mut Tag) {
-        // The outer block's padding is written now, and kept in memory by `black_box`,
-        // so that it too has reached the cache when the block is hashed.
-        let mut block = [0u8; BLOCK_LEN];
-        if let Some(pad) = block.last_chunk_mut::<TAG_LEN>() {
-            *pad = OUTER_PADDING;
-        }
-        std::hint::black_box(&mut block);
-        compress256(&mut self.inner, std::slice::from_ref(&self.block));
-        if self.buffered >= LEN_AT {
-            let mut last = [0u8; BLOCK_LEN];
-            if let Some(len) = last.last_chunk_mut::<8>() {
-                *len = self.length.wrapping_mul(8).to_be_bytes();
-            }
-            compress256(&mut self.inner, std::slice::from_ref(&last));
-        }
-        if let Some(digest) = block.first_chunk_mut::<TAG_LEN>() {
-            digest_into(&self.inner, digest);
-        }
-        let mut outer = self.outer;
-        compress256(&mut outer, std::slice::from_ref(&block));
-        tag_into(&outer, tag);
-        clear(&mut outer);
+        let length_apart = (self.buffered >= LEN_AT).then_some(self.length);
+        finish(&mut self.inner, &self.outer, &self.block, length_apart, tag);
     }
+}
+
+/// Writes the padding of a message of `length` bytes into `block` after its first
+/// `buffered` bytes: the `0x80` marker, zeros, and the length in bits when there is
+/// room for it (below [`LEN_AT`]; otherwise it goes into a block of its own).
+#[inline(always)]
+pub(crate) fn pad(block: &mut Block, buffered: usize, length: u64) {
+    if let Some((marker, zeros)) = block.get_mut(buffered..).and_then(<[u8]>::split_first_mut) {
+        *marker = 0x80;
+        zeros.fill(0);
+    }
+    if buffered < LEN_AT
+        && let Some(len) = block.last_chunk_mut::<8>()
+    {
+        *len = length.wrapping_mul(8).to_be_bytes();
+    }
+}
+
+/// [`pad`] for a block whose bytes after the first `buffered` are zeros already (a
+/// fresh one): the marker and the length only, without the zeros' variable-length
+/// fill.
+#[inline(always)]
+pub(crate) fn pad_zeroed(block: &mut Block, buffered: usize, length: u64) {
+    if let Some(marker) = block.get_mut(buffered) {
+        *marker = 0x80;
+    }
+    if buffered < LEN_AT
+        && let Some(len) = block.last_chunk_mut::<8>()
+    {
+        *len = length.wrapping_mul(8).to_be_bytes();
+    }
+}
+
+/// Hashes the inner hash's last `padded` block (and, for `length_apart`, the block
+/// that holds only the length), then the outer block, into `tag`.
+#[inline(always)]
+fn finish(inner: &mut [u32; 8], outer: &[u32; 8], padded: &Block, length_apart: Option<u64>, tag: &mut Tag) {
+    // The outer block's padding is written now, and kept in memory by `black_box`,
+    // so that it too has reached the cache when the block is hashed.
+    let mut block = [0u8; BLOCK_LEN];
+    if let Some(pad) = block.last_chunk_mut::<TAG_LEN>() {
+        *pad = OUTER_PADDING;
+    }
+    std::hint::black_box(&mut block);
+    compress256(inner, std::slice::from_ref(padded));
+    if let Some(length) = length_apart {
+        let mut last = [0u8; BLOCK_LEN];
+        if let Some(len) = last.last_chunk_mut::<8>() {
+            *len = length.wrapping_mul(8).to_be_bytes();
+        }
+        compress256(inner, std::slice::from_ref(&last));
+    }
+    if let Some(digest) = block.first_chunk_mut::<TAG_LEN>() {
+        digest_into(inner, digest);
+    }
+    let mut outer = *outer;
+    compress256(&mut outer, std::slice::from_ref(&block));
+    tag_into(&outer, tag);
+    clear(&mut outer);
 }
 
 impl Update for Mac {
@@ -315,6 +409,20 @@ mod tests {
         }
     }
 
+    /// Over a fresh block, the marker and the length alone are the whole padding.
+    #[test]
+    fn padding_a_zeroed_block_is_padding() {
+        for buffered in 0..BLOCK_LEN {
+            let (mut fresh, mut used) = ([0u8; BLOCK_LEN], [0xffu8; BLOCK_LEN]);
+            for (i, b) in fresh[..buffered].iter_mut().chain(used[..buffered].iter_mut()).enumerate() {
+                *b = (i % buffered) as u8;
+            }
+            pad_zeroed(&mut fresh, buffered, 1000);
+            pad(&mut used, buffered, 1000);
+            assert_eq!(fresh, used, "{buffered}");
+        }
+    }
+
     /// RFC 4231, test cases 1, 2, 3, 4, 6 and 7 (case 5 truncates the output).
     #[test]
     fn rfc_4231_vectors() {
@@ -385,6 +493,54 @@ mod tests {
         let mut tag = [0u8; TAG_LEN];
         mac.finish_into(&mut tag);
         assert_eq!(tag, reference(key, &message));
+    }
+
+    /// A message's first block hashed where it lies, then the rest fed, and a message
+    /// short enough to be padded in one block, finished from that block: both against
+    /// the `hmac` crate, for every length they take.
+    #[test]
+    fn first_block_and_padded_block_agree_with_the_hmac_crate() {
+        let message: Vec<u8> = (0..200u32).map(|i| (i.wrapping_mul(13) ^ 0xa5) as u8).collect();
+        for key_len in [1, 32, 64, 65, 100] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i as u8).wrapping_mul(11)).collect();
+            let keyed = Keyed::new(&key);
+            for len in BLOCK_LEN..=message.len() {
+                let (first, rest) = message[..len].split_first_chunk::<BLOCK_LEN>().unwrap();
+                for split in 0..=rest.len() {
+                    let mut mac = keyed.start_after(first);
+                    mac.update(&rest[..split]);
+                    mac.update(&rest[split..]);
+                    let mut tag = [0u8; TAG_LEN];
+                    mac.finish_into(&mut tag);
+                    assert_eq!(
+                        tag,
+                        reference(&key, &message[..len]),
+                        "key {key_len}, len {len}, split {split}"
+                    );
+                }
+            }
+            // First block, whole middle blocks, padded last block (and the length in a
+            // block of its own when the last has no room for it).
+            for len in BLOCK_LEN..=message.len() {
+                let (first, rest) = message[..len].split_first_chunk::<BLOCK_LEN>().unwrap();
+                let (middle, tail) = rest.as_chunks::<BLOCK_LEN>();
+                let mut last = [0xffu8; BLOCK_LEN];
+                last[..tail.len()].copy_from_slice(tail);
+                let length = (BLOCK_LEN + len) as u64;
+                pad(&mut last, tail.len(), length);
+                let mut tag = [0u8; TAG_LEN];
+                keyed.finish_blocks(first, middle, &last, (tail.len() >= LEN_AT).then_some(length), &mut tag);
+                assert_eq!(tag, reference(&key, &message[..len]), "key {key_len}, len {len}");
+            }
+            for len in 0..LEN_AT {
+                let mut block = [0xffu8; BLOCK_LEN];
+                block[..len].copy_from_slice(&message[..len]);
+                pad(&mut block, len, (BLOCK_LEN + len) as u64);
+                let mut tag = [0u8; TAG_LEN];
+                keyed.finish_padded(&block, &mut tag);
+                assert_eq!(tag, reference(&key, &message[..len]), "key {key_len}, len {len}");
+            }
+        }
     }
 
     /// Each computation starts afresh from the keyed states.
