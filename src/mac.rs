@@ -202,6 +202,9 @@ impl Mac {
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.length = self.length.wrapping_add(data.len() as u64);
         let mut data = data;
+        // Whether the buffer after the bytes written below is still the old padding's
+        // zeros (up to the length): then only the marker and the length move.
+        let mut clean = true;
         if self.buffered != 0 {
             let start = self.buffered;
             let room = BLOCK_LEN.saturating_sub(start);
@@ -209,17 +212,18 @@ impl Mac {
                 // Not enough to fill the block: the padding moves along.
                 let end = start.saturating_add(data.len());
                 put(self.block.get_mut(start..end), data);
-                self.pad(end);
+                self.pad(end, clean);
                 return;
             };
             put(self.block.get_mut(start..), head);
             compress256(&mut self.inner, std::slice::from_ref(&self.block));
             data = rest;
+            clean = false;
         }
         let (blocks, rest) = data.as_chunks::<BLOCK_LEN>();
         // The tail and its padding first, the blocks then (see the type's doc).
         put(self.block.get_mut(..rest.len()), rest);
-        self.pad(rest.len());
+        self.pad(rest.len(), clean);
         if !blocks.is_empty() {
             compress256(&mut self.inner, blocks);
         }
@@ -228,10 +232,19 @@ impl Mac {
     /// Writes the padding after the first `buffered` bytes of the buffer, for a
     /// message of `self.length` bytes. When the marker leaves no room for the length,
     /// the length goes into a block of its own, at the finish.
+    ///
+    /// `clean`: the bytes were written over the previous padding, from its start or
+    /// from before it, so that what follows them up to the length is zeros already
+    /// and the zeros' fill (a `memset` call) can be skipped ([`pad_zeroed`]). A body
+    /// of whole blocks (Tale's 64 bytes) then writes just the marker and the length.
     #[inline(always)]
-    fn pad(&mut self, buffered: usize) {
+    fn pad(&mut self, buffered: usize, clean: bool) {
+        if clean && buffered < LEN_AT && self.buffered < LEN_AT {
+            pad_zeroed(&mut self.block, buffered, self.length);
+        } else {
+            pad(&mut self.block, buffered, self.length);
+        }
         self.buffered = buffered;
-        pad(&mut self.block, buffered, self.length);
     }
 
     /// Finishes the MAC into `tag`. The state is spent: feeding or finishing it again
