@@ -63,7 +63,8 @@ pub trait HeaderSource {
     fn header_values<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a;
 
     /// Every value of several headers in one call: `visit(i, value)` for each value of
-    /// `names[i]`. The values of one name come in order; values of different names may
+    /// `names[i]`. The `names` are distinct (a scheme's headers have different names).
+    /// The values of one name come in order; values of different names may
     /// interleave. Stops at the first error `visit` returns.
     ///
     /// A performance hook, not needed by implementors: the provided method looks each
@@ -116,14 +117,15 @@ impl HeaderSource for http::HeaderMap {
                     }
                     current = None;
                 }
-                for (i, name) in names.iter().enumerate() {
-                    if key == *name {
-                        if current.is_none() {
-                            current = Some(key);
-                            found = found.saturating_add(1);
-                        }
-                        visit(i, value.as_bytes())?;
+                // The names are distinct: past the one that matches, none can. Stopping
+                // there saves one of five `memcmp` calls for Standard Webhooks (two of
+                // its names have 17 bytes): 612 + 75 instructions instead of 629 + 96.
+                if let Some(i) = names.iter().position(|name| key == *name) {
+                    if current.is_none() {
+                        current = Some(key);
+                        found = found.saturating_add(1);
                     }
+                    visit(i, value.as_bytes())?;
                 }
             }
         } else {
