@@ -107,25 +107,25 @@ impl HeaderSource for http::HeaderMap {
     ) -> Result<(), E> {
         if scan_is_cheaper(self.keys_len(), names.len()) {
             // `iter` yields the values of one name together and in order: once every
-            // name has been seen and a later header comes, none of them can follow.
-            let mut found = 0usize;
-            let mut current: Option<&HeaderName> = None;
+            // name has been seen and a header of another name comes, none can follow.
+            // A bit per name seen (an early stop for up to 63 names), checked only
+            // for a header of no wanted name: cheaper than following which name the
+            // current header has (612 to 570 instructions, about 2 ns, for Standard
+            // Webhooks' three names among six headers).
+            let all =
+                u32::try_from(names.len()).ok().and_then(|n| 1u64.checked_shl(n)).map(|b| b.wrapping_sub(1));
+            let mut seen = 0u64;
             for (key, value) in self {
-                if current.is_some_and(|c| !std::ptr::eq(c, key)) {
-                    if found == names.len() {
-                        break;
-                    }
-                    current = None;
-                }
                 // The names are distinct: past the one that matches, none can. Stopping
                 // there saves one of five `memcmp` calls for Standard Webhooks (two of
                 // its names have 17 bytes): 612 + 75 instructions instead of 629 + 96.
-                if let Some(i) = names.iter().position(|name| key == *name) {
-                    if current.is_none() {
-                        current = Some(key);
-                        found = found.saturating_add(1);
+                match names.iter().position(|name| key == *name) {
+                    Some(i) => {
+                        seen |= u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)).unwrap_or(0);
+                        visit(i, value.as_bytes())?;
                     }
-                    visit(i, value.as_bytes())?;
+                    None if Some(seen) == all => break,
+                    None => {}
                 }
             }
         } else {
@@ -1090,6 +1090,37 @@ mod tests {
             }
         }
         assert_eq!(eight_digits(u64::from_le_bytes(*b"98765432") - ZEROS), 98_765_432);
+    }
+
+    #[test]
+    fn one_pass_over_a_header_map_finds_what_look_ups_find() {
+        let pool =
+            ["content-type", "accept", "x-a", "x-b", "x-c", "x-bb", "webhook-id", "host", "user-agent"];
+        let mut rng = Rng(0xBB67_AE85_84CA_A73B);
+        for _ in 0..20_000 {
+            let mut map = http::HeaderMap::new();
+            for _ in 0..rng.below(12) {
+                let name = HeaderName::from_static(pool[rng.below(pool.len())]);
+                let value = http::HeaderValue::from(rng.below(1000) as u64);
+                map.append(name, value);
+            }
+            let wanted: Vec<HeaderName> =
+                (0..1 + rng.below(3)).map(|_| HeaderName::from_static(pool[rng.below(pool.len())])).collect();
+            if (1..wanted.len()).any(|i| wanted[..i].contains(&wanted[i])) {
+                continue;
+            }
+            let names: Vec<&HeaderName> = wanted.iter().collect();
+            let mut got: Vec<Vec<Vec<u8>>> = vec![Vec::new(); names.len()];
+            let Ok(()) = map.visit_values(&names, |i, value| {
+                got[i].push(value.to_vec());
+                Ok::<(), std::convert::Infallible>(())
+            });
+            let want: Vec<Vec<Vec<u8>>> = names
+                .iter()
+                .map(|n| map.get_all(*n).iter().map(|v| v.as_bytes().to_vec()).collect())
+                .collect();
+            assert_eq!(got, want, "{map:?} {names:?}");
+        }
     }
 
     #[test]
