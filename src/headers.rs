@@ -184,7 +184,7 @@ impl DeliveryId {
     #[inline]
     pub(crate) fn is_valid(bytes: &[u8]) -> bool {
         // Header values are nearly always ASCII, which is checked a word at a time.
-        (1..=MAX_ID_LEN).contains(&bytes.len()) && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok())
+        (1..=MAX_ID_LEN).contains(&bytes.len()) && (is_ascii(bytes) || std::str::from_utf8(bytes).is_ok())
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -194,6 +194,21 @@ impl DeliveryId {
     pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
+}
+
+/// `bytes.is_ascii()` for an id: the words ORed together, the last one overlapping,
+/// then one test, where the standard check tests every word and then each byte past
+/// the last whole one: `read_with` 559 -> 518 instructions for Standard Webhooks'
+/// 30-byte id (and 6 ns less per `verify_at` with the inline [`Single::get`]).
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let Some(last) = bytes.last_chunk::<8>() else {
+        return bytes.iter().fold(0u8, |all, b| all | b) < 0x80;
+    };
+    let words = bytes.chunks_exact(8).filter_map(|w| w.first_chunk::<8>());
+    let all = words.fold(u64::from_le_bytes(*last), |all, w| all | u64::from_le_bytes(*w));
+    all & HIGH == 0
 }
 
 /// The candidate signatures of a delivery, per algorithm, and which algorithms are
@@ -444,6 +459,9 @@ impl<'h> Single<'h> {
         }
     }
 
+    /// The value, or the error when the header came more than once. Inline: out of
+    /// line, its two calls a delivery cost 14 instructions each (25 in all with it).
+    #[inline]
     fn get(self, name: &HeaderName) -> Result<Option<&'h [u8]>, Error> {
         if self.repeated {
             return Err(malformed(name, "header repeated"));
@@ -1411,6 +1429,25 @@ mod tests {
                 "ts {ts} now {now:?} {tolerance:?}"
             );
             assert_eq!(check_tolerance(ts, now, tolerance), slow);
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_ascii_agrees_with_the_standard_check() {
+        let mut rng = Rng(0x3C6E_F372_FE94_F82B);
+        for len in 0..=300usize {
+            for round in 0..16 {
+                let mut bytes: Vec<u8> = (0..len).map(|_| rng.below(0x80) as u8).collect();
+                if round % 2 == 1 && len > 0 {
+                    bytes[rng.below(len)] = 0x80 | rng.below(0x80) as u8;
+                }
+                assert_eq!(is_ascii(&bytes), bytes.is_ascii(), "{bytes:?}");
+            }
+            for at in 0..len.min(40) {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = 0xff;
+                assert!(!is_ascii(&bytes), "{len} {at}");
+            }
         }
     }
 
