@@ -63,7 +63,8 @@ pub trait HeaderSource {
     fn header_values<'a>(&'a self, name: &'a HeaderName) -> impl Iterator<Item = &'a [u8]> + 'a;
 
     /// Every value of several headers in one call: `visit(i, value)` for each value of
-    /// `names[i]`. The values of one name come in order; values of different names may
+    /// `names[i]`. The `names` are distinct (a scheme's headers have different names).
+    /// The values of one name come in order; values of different names may
     /// interleave. Stops at the first error `visit` returns.
     ///
     /// A performance hook, not needed by implementors: the provided method looks each
@@ -106,24 +107,25 @@ impl HeaderSource for http::HeaderMap {
     ) -> Result<(), E> {
         if scan_is_cheaper(self.keys_len(), names.len()) {
             // `iter` yields the values of one name together and in order: once every
-            // name has been seen and a later header comes, none of them can follow.
-            let mut found = 0usize;
-            let mut current: Option<&HeaderName> = None;
+            // name has been seen and a header of another name comes, none can follow.
+            // A bit per name seen (an early stop for up to 63 names), checked only
+            // for a header of no wanted name: cheaper than following which name the
+            // current header has (612 to 570 instructions, about 2 ns, for Standard
+            // Webhooks' three names among six headers).
+            let all =
+                u32::try_from(names.len()).ok().and_then(|n| 1u64.checked_shl(n)).map(|b| b.wrapping_sub(1));
+            let mut seen = 0u64;
             for (key, value) in self {
-                if current.is_some_and(|c| !std::ptr::eq(c, key)) {
-                    if found == names.len() {
-                        break;
-                    }
-                    current = None;
-                }
-                for (i, name) in names.iter().enumerate() {
-                    if key == *name {
-                        if current.is_none() {
-                            current = Some(key);
-                            found = found.saturating_add(1);
-                        }
+                // The names are distinct: past the one that matches, none can. Stopping
+                // there saves one of five `memcmp` calls for Standard Webhooks (two of
+                // its names have 17 bytes): 612 + 75 instructions instead of 629 + 96.
+                match names.iter().position(|name| key == *name) {
+                    Some(i) => {
+                        seen |= u32::try_from(i).ok().and_then(|i| 1u64.checked_shl(i)).unwrap_or(0);
                         visit(i, value.as_bytes())?;
                     }
+                    None if Some(seen) == all => break,
+                    None => {}
                 }
             }
         } else {
@@ -182,7 +184,7 @@ impl DeliveryId {
     #[inline]
     pub(crate) fn is_valid(bytes: &[u8]) -> bool {
         // Header values are nearly always ASCII, which is checked a word at a time.
-        (1..=MAX_ID_LEN).contains(&bytes.len()) && (bytes.is_ascii() || std::str::from_utf8(bytes).is_ok())
+        (1..=MAX_ID_LEN).contains(&bytes.len()) && (is_ascii(bytes) || std::str::from_utf8(bytes).is_ok())
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -192,6 +194,21 @@ impl DeliveryId {
     pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
+}
+
+/// `bytes.is_ascii()` for an id: the words ORed together, the last one overlapping,
+/// then one test, where the standard check tests every word and then each byte past
+/// the last whole one: `read_with` 559 -> 518 instructions for Standard Webhooks'
+/// 30-byte id (and 6 ns less per `verify_at` with the inline [`Single::get`]).
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let Some(last) = bytes.last_chunk::<8>() else {
+        return bytes.iter().fold(0u8, |all, b| all | b) < 0x80;
+    };
+    let words = bytes.chunks_exact(8).filter_map(|w| w.first_chunk::<8>());
+    let all = words.fold(u64::from_le_bytes(*last), |all, w| all | u64::from_le_bytes(*w));
+    all & HIGH == 0
 }
 
 /// The candidate signatures of a delivery, per algorithm, and which algorithms are
@@ -323,13 +340,80 @@ fn decimal(text: &[u8]) -> Option<u64> {
     (!not_digit).then_some(value)
 }
 
+/// [`decimal`] of 8 to [`EXACT_DIGITS`] bytes, read 8 at a time (`None` for other
+/// lengths): the bytes are checked and converted as words, the leading digits that
+/// do not fill a word taken from the first word, which overlaps the next. Timestamps
+/// have 10 digits: [`parse_timestamp`] costs 86 instructions instead of 123 with
+/// [`decimal`]'s byte loop, 2 ns less per Standard Webhooks `verify_at` and 5 ns less
+/// for Slack (64-byte bodies).
+#[inline]
+fn decimal_words(text: &[u8]) -> Option<Option<u64>> {
+    let len = text.len();
+    if !(8..=EXACT_DIGITS).contains(&len) {
+        return None;
+    }
+    let word =
+        |at: usize| text.get(at..).and_then(|rest| rest.first_chunk::<8>()).map(|w| u64::from_le_bytes(*w));
+    let first = word(0)?;
+    let last = word(len.wrapping_sub(8))?;
+    // Past 16 digits the 8 before the last 8 make a word of their own, and 1 to 3
+    // digits lead; up to 16, the 0 to 8 digits before the last 8 lead.
+    let (middle, lead) = match len > 16 {
+        true => (word(len.wrapping_sub(16))?, len.wrapping_sub(16)),
+        false => (ZEROS, len.wrapping_sub(8)),
+    };
+    if not_digits(first) | not_digits(middle) | not_digits(last) != 0 {
+        return Some(None);
+    }
+    // The leading digits moved to the top of the word, zero digits filling it below.
+    let lead_digits = first
+        .wrapping_sub(ZEROS)
+        .checked_shl(u32::try_from(8usize.wrapping_sub(lead).wrapping_mul(8)).ok()?)
+        .unwrap_or(0);
+    let lead_value = eight_digits(lead_digits);
+    let low = eight_digits(last.wrapping_sub(ZEROS));
+    let value = if len > 16 {
+        let middle_value = eight_digits(middle.wrapping_sub(ZEROS));
+        lead_value
+            .wrapping_mul(10_000_000_000_000_000)
+            .wrapping_add(middle_value.wrapping_mul(100_000_000))
+            .wrapping_add(low)
+    } else {
+        lead_value.wrapping_mul(100_000_000).wrapping_add(low)
+    };
+    Some(Some(value))
+}
+
+/// Eight ASCII `0` bytes as a word.
+const ZEROS: u64 = u64::from_le_bytes([b'0'; 8]);
+
+/// Zero exactly when each byte of `word` is an ASCII digit: its high nibble is 3, and
+/// adding 6 does not carry out of its low nibble (into its high nibble, making it 4;
+/// a byte below it with a high nibble of 3 cannot carry into it).
+#[inline]
+fn not_digits(word: u64) -> u64 {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const SIX: u64 = u64::from_le_bytes([6; 8]);
+    ((word & HIGH) ^ ZEROS) | ((word.wrapping_add(SIX) & HIGH) ^ ZEROS)
+}
+
+/// The value of 8 decimal digits, one a byte (0 to 9), the first in the low byte:
+/// neighbouring digits, then pairs, then fours, combined in place (no lane carries:
+/// a lane holds at most 99, 9999 and 99999999 in turn).
+#[inline]
+fn eight_digits(digits: u64) -> u64 {
+    let pairs = digits.wrapping_mul(10).wrapping_add(digits >> 8) & 0x00FF_00FF_00FF_00FF;
+    let fours = pairs.wrapping_mul(100).wrapping_add(pairs >> 16) & 0x0000_FFFF_0000_FFFF;
+    fours.wrapping_mul(10_000).wrapping_add(fours >> 32) & 0xFFFF_FFFF
+}
+
 /// Parses strict decimal unix seconds: digits only, no sign, no leading zero (but
 /// `0`), at most `i64::MAX`.
 pub(crate) fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
     if text.is_empty() {
         return Err("empty timestamp");
     }
-    let Some(value) = decimal(text) else {
+    let Some(value) = decimal_words(text).unwrap_or_else(|| decimal(text)) else {
         return Err("timestamp is not decimal unix seconds");
     };
     if text.len() > 1 && text.first() == Some(&b'0') {
@@ -375,6 +459,9 @@ impl<'h> Single<'h> {
         }
     }
 
+    /// The value, or the error when the header came more than once. Inline: out of
+    /// line, its two calls a delivery cost 14 instructions each (25 in all with it).
+    #[inline]
     fn get(self, name: &HeaderName) -> Result<Option<&'h [u8]>, Error> {
         if self.repeated {
             return Err(malformed(name, "header repeated"));
@@ -821,7 +908,7 @@ mod reference {
         Ok(first)
     }
 
-    fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
+    pub(crate) fn parse_timestamp(text: &[u8]) -> Result<u64, &'static str> {
         if text.is_empty() {
             return Err("empty timestamp");
         }
@@ -982,6 +1069,75 @@ mod tests {
             b"\xff",
         ] {
             assert!(parse_timestamp(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_decimal_agrees_with_the_byte_loop() {
+        let mut rng = Rng(0x6A09_E667_F3BC_C908);
+        for len in 0..=24usize {
+            for round in 0..4000 {
+                let mut text: Vec<u8> = (0..len).map(|_| b'0' + rng.below(10) as u8).collect();
+                // Mostly digits; sometimes a byte anywhere, or one just outside `0`..=`9`.
+                if round % 2 == 0 && len > 0 {
+                    let at = rng.below(len);
+                    text[at] = match rng.below(3) {
+                        0 => rng.below(256) as u8,
+                        1 => b'/',
+                        _ => b':',
+                    };
+                }
+                if round % 7 == 0 {
+                    text.fill(b'9');
+                }
+                let words = decimal_words(&text);
+                match len {
+                    8..=EXACT_DIGITS => assert_eq!(words, Some(decimal(&text)), "{text:?}"),
+                    _ => assert_eq!(words, None, "{text:?}"),
+                }
+                assert_eq!(parse_timestamp(&text), reference::parse_timestamp(&text), "{text:?}");
+            }
+        }
+        for byte in 0..=255u8 {
+            let digit = byte.is_ascii_digit();
+            assert_eq!(not_digits(u64::from_le_bytes([byte; 8])) == 0, digit, "{byte}");
+            for at in 0..8 {
+                let mut word = *b"12345678";
+                word[at] = byte;
+                assert_eq!(not_digits(u64::from_le_bytes(word)) == 0, digit, "{byte} at {at}");
+            }
+        }
+        assert_eq!(eight_digits(u64::from_le_bytes(*b"98765432") - ZEROS), 98_765_432);
+    }
+
+    #[test]
+    fn one_pass_over_a_header_map_finds_what_look_ups_find() {
+        let pool =
+            ["content-type", "accept", "x-a", "x-b", "x-c", "x-bb", "webhook-id", "host", "user-agent"];
+        let mut rng = Rng(0xBB67_AE85_84CA_A73B);
+        for _ in 0..20_000 {
+            let mut map = http::HeaderMap::new();
+            for _ in 0..rng.below(12) {
+                let name = HeaderName::from_static(pool[rng.below(pool.len())]);
+                let value = http::HeaderValue::from(rng.below(1000) as u64);
+                map.append(name, value);
+            }
+            let wanted: Vec<HeaderName> =
+                (0..1 + rng.below(3)).map(|_| HeaderName::from_static(pool[rng.below(pool.len())])).collect();
+            if (1..wanted.len()).any(|i| wanted[..i].contains(&wanted[i])) {
+                continue;
+            }
+            let names: Vec<&HeaderName> = wanted.iter().collect();
+            let mut got: Vec<Vec<Vec<u8>>> = vec![Vec::new(); names.len()];
+            let Ok(()) = map.visit_values(&names, |i, value| {
+                got[i].push(value.to_vec());
+                Ok::<(), std::convert::Infallible>(())
+            });
+            let want: Vec<Vec<Vec<u8>>> = names
+                .iter()
+                .map(|n| map.get_all(*n).iter().map(|v| v.as_bytes().to_vec()).collect())
+                .collect();
+            assert_eq!(got, want, "{map:?} {names:?}");
         }
     }
 
@@ -1273,6 +1429,25 @@ mod tests {
                 "ts {ts} now {now:?} {tolerance:?}"
             );
             assert_eq!(check_tolerance(ts, now, tolerance), slow);
+        }
+    }
+
+    #[test]
+    fn word_at_a_time_ascii_agrees_with_the_standard_check() {
+        let mut rng = Rng(0x3C6E_F372_FE94_F82B);
+        for len in 0..=300usize {
+            for round in 0..16 {
+                let mut bytes: Vec<u8> = (0..len).map(|_| rng.below(0x80) as u8).collect();
+                if round % 2 == 1 && len > 0 {
+                    bytes[rng.below(len)] = 0x80 | rng.below(0x80) as u8;
+                }
+                assert_eq!(is_ascii(&bytes), bytes.is_ascii(), "{bytes:?}");
+            }
+            for at in 0..len.min(40) {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = 0xff;
+                assert!(!is_ascii(&bytes), "{len} {at}");
+            }
         }
     }
 
