@@ -174,10 +174,23 @@ impl DeliveryId {
     /// without checking it again. `None` only for more than [`MAX_ID_LEN`] bytes.
     #[inline]
     pub(crate) fn from_checked(bytes: &[u8]) -> Option<DeliveryId> {
-        let len = u8::try_from(bytes.len()).ok()?;
-        let mut buf = [0u8; MAX_ID_LEN];
-        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        Some(DeliveryId { buf, len })
+        let mut id = DeliveryId::EMPTY;
+        id.set_checked(bytes).then_some(id)
+    }
+
+    /// No id yet.
+    const EMPTY: DeliveryId = DeliveryId { buf: [0u8; MAX_ID_LEN], len: 0 };
+
+    /// Writes an id that [`read`] has already checked into this one; false (and
+    /// unchanged) only for more than [`MAX_ID_LEN`] bytes. An id of up to 64 bytes
+    /// (all the presets' senders') is copied with a few moves ([`crate::mac::put`])
+    /// instead of a call to `memcpy`.
+    #[inline]
+    fn set_checked(&mut self, bytes: &[u8]) -> bool {
+        let Ok(len) = u8::try_from(bytes.len()) else { return false };
+        crate::mac::put(self.buf.get_mut(..bytes.len()), bytes);
+        self.len = len;
+        true
     }
 
     /// Whether `bytes` can be an id: 1 to [`MAX_ID_LEN`] bytes of UTF-8.
