@@ -429,7 +429,7 @@ impl Verifier {
                 received: 0,
             },
         );
-        // Set only when there is one: an `Option<DeliveryId>` is 257 bytes, copied
+        // Set only when there is one: an `Option<DeliveryId>` is 256 bytes, copied
         // whole even when it is `None`.
         if let Some(id) = delivery.id {
             verification.id = DeliveryId::new(id);
@@ -905,7 +905,7 @@ impl Matched {
         let Matched { verification, key_index } = self;
         let Verification { verifier, timestamp, id, .. } = *verification;
         let mut verified = Verified { verifier, key_index, timestamp, id: None };
-        // Copied only when there is one: an `Option<DeliveryId>` is 257 bytes.
+        // Copied only when there is one: an `Option<DeliveryId>` is 256 bytes.
         if id.is_some() {
             verified.id = id;
         }
