@@ -300,11 +300,22 @@ pub fn cpu_model() -> String {
 
 /// Whether the CPU advertises the SHA extensions (`sha_ni` on x86, `sha2` on ARM).
 pub fn has_sha_extensions() -> bool {
+    cpu_has_any(&["sha_ni", "sha2"])
+}
+
+/// Whether the CPU has AVX-512 (x86-64), on which glibc's `memcpy` and `memset` take
+/// their 512-bit code unless `GLIBC_TUNABLES` says otherwise.
+pub fn has_avx512() -> bool {
+    cpu_has_any(&["avx512f"])
+}
+
+/// Whether `/proc/cpuinfo` lists any of `flags` (x86 `flags`, Arm `Features`).
+fn cpu_has_any(flags: &[&str]) -> bool {
     std::fs::read_to_string("/proc/cpuinfo")
         .map(|text| {
             text.lines()
                 .filter(|l| l.starts_with("flags") || l.starts_with("Features"))
-                .any(|l| l.split_whitespace().any(|f| f == "sha_ni" || f == "sha2"))
+                .any(|l| l.split_whitespace().any(|f| flags.contains(&f)))
         })
         .unwrap_or(false)
 }

@@ -231,7 +231,22 @@ fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: 
     );
     println!(
         "Oktave signs `{{id}}{{timestamp}}` and not the body: its message is the same few dozen \
-         bytes at every body size, so its ratio is a small-message ratio throughout.\n"
+         bytes at every body size, so its ratio is a small-message ratio throughout."
+    );
+    // Raw HMAC's libc copies depend on the CPU and on glibc's tunables; say which.
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    let copies = match (hooksig_benches::has_avx512(), tunables.is_empty()) {
+        (true, true) => "this CPU has AVX-512 and `GLIBC_TUNABLES` is unset, so glibc's 512-bit copies ran; \
+                         `GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW` selects the AVX2 \
+                         copies of a CPU without AVX-512"
+            .to_owned(),
+        (true, false) => format!("this CPU has AVX-512; `GLIBC_TUNABLES={tunables}`"),
+        (false, _) => "this CPU has no AVX-512".to_owned(),
+    };
+    println!(
+        "Raw HMAC (RustCrypto) calls libc's `memcpy` and `memset` for every message, and `verify_at` \
+         calls neither before its verdict: which copies glibc picks moves the raw HMAC column and \
+         not the `verify_at` one ({copies}).\n"
     );
 }
 

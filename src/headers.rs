@@ -28,6 +28,8 @@ const MAX_TIMESTAMP_DIGITS: usize = 19;
 
 /// The most digits [`decimal`] reads exactly (10^19 - 1 < 2^64).
 const EXACT_DIGITS: usize = 19;
+/// The digits of unix seconds from September 2001 to November 2286.
+const TODAY_DIGITS: usize = 10;
 
 /// Read access to a request's headers, as raw bytes, by name.
 ///
@@ -620,6 +622,9 @@ impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
     }
 
     fn line(&mut self, value: &'h [u8]) -> Result<(), Error> {
+        if self.fast_prefixed(value) {
+            return Ok(());
+        }
         let name = &self.scheme.signature_header;
         self.lines = self.lines.saturating_add(1);
         if value.len() > MAX_HEADER_LEN {
@@ -707,6 +712,33 @@ impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
         Ok(())
     }
 
+    /// The common shape of a `Prefixed` line, taken without the general checks: the
+    /// prefix, then an HMAC tag of exactly the encoding's length that decodes. Counts
+    /// the line and its entry and returns `true`; `false` (nothing changed but, at
+    /// most, the free slot written) for any other line, which the general way then
+    /// reads and reports. A tag that decodes has no blank, so the line is not empty,
+    /// and its length is far under [`MAX_HEADER_LEN`]: the checks it skips would pass.
+    /// Tale, 64-byte bodies: 60 instructions fewer per delivery.
+    #[inline]
+    fn fast_prefixed(&mut self, value: &[u8]) -> bool {
+        let SignatureFormat::Prefixed(prefix) = &self.scheme.format else {
+            return false;
+        };
+        let encoding = self.scheme.encoding;
+        // No check of the entries' cap: every entry of such a line is a candidate, and
+        // `push_decoded` fails once every slot is taken.
+        let taken = self.own == Algorithm::HmacSha256
+            && self.tags.want_hmac
+            && strip_prefix(value, prefix.as_bytes()).is_some_and(|text| {
+                text.len() == encoding.text_len() && self.tags.candidates.push_decoded(encoding, text).is_ok()
+            });
+        if taken {
+            self.lines = self.lines.saturating_add(1);
+            self.entries = self.entries.saturating_add(1);
+        }
+        taken
+    }
+
     /// The common shape of a list entry, taken without searching for its end: `key`,
     /// `inner`, a tag text of exactly the encoding's length, then `outer` or the end
     /// of `rest`. On success the candidate is pushed and what follows `outer` (`None`
@@ -756,6 +788,18 @@ impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
         let (&b'=', text) = after_key.split_first()? else {
             return None;
         };
+        // Today's timestamps have ten digits (until 2286): when a `,` or the end
+        // follows ten bytes, [`parse_timestamp`] reads them a word at a time. Any
+        // other shape, or ten bytes that are not a timestamp, takes the byte loop.
+        // Stripe, 64-byte bodies: 40 instructions fewer per delivery, and 42.6 → 39.6
+        // ns over raw HMAC (scratch profiler, medians of 8 alternated runs).
+        if let Some((ten, after)) = text.split_at_checked(TODAY_DIGITS)
+            && matches!(after.first(), None | Some(&b','))
+            && let Ok(value) = parse_timestamp(ten)
+        {
+            self.set_timestamp(Timestamp { value, text: ten });
+            return Some(after.get(1..));
+        }
         let mut value = 0u64;
         let mut digits = 0usize;
         for &byte in text.iter().take(MAX_TIMESTAMP_DIGITS.saturating_add(1)) {
@@ -783,9 +827,26 @@ impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
 
 /// Whether two short byte strings are equal, compared inline (a call to `bcmp` costs
 /// more than comparing a header name or a key). Not constant time: for public text.
+///
+/// Up to 16 bytes (every preset's prefixes and keys), the first and the last few
+/// bytes of each, which may overlap, compared as two words: the byte loop took a
+/// vector loop's set-up and tail for a 7-byte `sha256=`.
 #[inline]
 fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> bool {
+        a.first_chunk::<N>() == b.first_chunk::<N>() && a.last_chunk::<N>() == b.last_chunk::<N>()
+    }
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        0 => true,
+        1 => a.first() == b.first(),
+        2..=3 => ends::<2>(a, b),
+        4..=7 => ends::<4>(a, b),
+        8..=16 => ends::<8>(a, b),
+        _ => a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0,
+    }
 }
 
 /// `bytes` without `prefix`, if it starts with it ([`bytes_eq`] on the prefix).
@@ -1327,6 +1388,10 @@ mod tests {
             b"12345678901234567890",
             b"17639000001",
             b"1x",
+            // Ten bytes, the shape read a word at a time, that are not a timestamp.
+            b"0176390000",
+            b"176390000x",
+            b"17639 0000",
         ]);
         let mut line = Vec::new();
         for i in 0..1 + rng.below(3) {
@@ -1475,6 +1540,58 @@ mod tests {
         }
         // The generator reaches accepted deliveries as well as refusals.
         assert!(accepted > 1000, "{accepted}");
+    }
+
+    #[test]
+    fn bytes_eq_agrees_with_slice_equality() {
+        let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for len in 0..=a.len() {
+            let a = &a[..len];
+            assert!(bytes_eq(a, a));
+            for at in 0..len {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!bytes_eq(a, &b), "{len} {at}");
+            }
+            for other in 0..=len + 1 {
+                let b = vec![b'a'; other];
+                assert_eq!(bytes_eq(a, &b), a == b.as_slice(), "{len} {other}");
+            }
+        }
+    }
+
+    /// Lines of the shape `fast_prefixed` takes, where the general way differs from
+    /// it only at the edges the random lines rarely reach: more lines than the
+    /// entries' cap, and a scheme whose own algorithm is not HMAC (a tag of HMAC's
+    /// length is then a malformed Ed25519 signature, not an HMAC candidate).
+    #[test]
+    fn prefixed_lines_taken_fast_agree_with_the_reference_parser() {
+        let hex = b"757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        #[cfg_attr(not(feature = "ed25519"), allow(unused_mut, reason = "Discord needs ed25519"))]
+        let mut schemes = vec![crate::Scheme::tale(), crate::Scheme::slack()];
+        #[cfg(feature = "ed25519")]
+        schemes.push(crate::Scheme::discord());
+        for scheme in schemes {
+            let inner = &*scheme.inner;
+            let SignatureFormat::Prefixed(prefix) = &inner.format else { panic!("{}", scheme.name()) };
+            let line = [prefix.as_bytes(), hex].concat();
+            for count in [1, 2, crate::tag::MAX_CANDIDATES, crate::tag::MAX_CANDIDATES + 1] {
+                let mut lines = vec![(inner.signature_header.clone(), line.clone()); count];
+                if let Some(ts) = &inner.timestamp_header {
+                    lines.push((ts.clone(), b"1763900000".to_vec()));
+                }
+                let source = Lines(lines);
+                for flags in [(true, false), (false, true), (true, true)] {
+                    let want = reference::parse(inner, &source, flags.0, flags.1);
+                    assert_eq!(
+                        read_owned(inner, &source, flags),
+                        want,
+                        "{} {count} {flags:?}",
+                        scheme.name()
+                    );
+                }
+            }
+        }
     }
 
     #[test]
