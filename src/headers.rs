@@ -360,6 +360,9 @@ pub(crate) struct Delivery<'h> {
     pub(crate) timestamp: Option<Timestamp<'h>>,
     /// Checked: 1 to [`MAX_ID_LEN`] bytes of UTF-8.
     pub(crate) id: Option<&'h [u8]>,
+    /// The signature header's one line, not read yet, when [`read_with`] was asked
+    /// to leave it: [`read_line`] reads it.
+    pub(crate) line: Option<&'h [u8]>,
 }
 
 impl<'h> Delivery<'h> {
@@ -585,7 +588,27 @@ struct SignatureLines<'s, 'h, E> {
     early: Early<'h, E>,
 }
 
-impl<'h, E: FnOnce(Fields<'h>)> SignatureLines<'_, 'h, E> {
+impl<'s, 'h, E: FnOnce(Fields<'h>)> SignatureLines<'s, 'h, E> {
+    #[inline]
+    fn new(scheme: &'s SchemeInner, tags: &'s mut Tags, early: Early<'h, E>) -> Self {
+        let own = scheme.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a);
+        SignatureLines { scheme, tags, own, entries: 0, lines: 0, timestamp: None, early }
+    }
+
+    /// After the last line: the error when there was none or none had a candidate
+    /// of a version read, else the key=value timestamp, if one was read.
+    #[inline]
+    fn finish(self) -> Result<Option<Timestamp<'h>>, Error> {
+        let name = &self.scheme.signature_header;
+        if self.lines == 0 {
+            return Err(Error::MissingHeader { name: name.clone() });
+        }
+        if self.tags.is_empty() {
+            return Err(malformed(name, "no signature of a supported version"));
+        }
+        Ok(self.timestamp)
+    }
+
     /// Keeps the key=value timestamp and tells [`read_with`]'s callback.
     #[inline]
     fn set_timestamp(&mut self, timestamp: Timestamp<'h>) {
@@ -875,7 +898,7 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
     headers: &'h H,
     tags: &mut Tags,
 ) -> Result<Delivery<'h>, Error> {
-    read_with(scheme, headers, tags, |_| {})
+    read_with(scheme, headers, tags, false, |_| {})
 }
 
 /// [`read`], calling `early` once with the text of the timestamp and the id as soon
@@ -886,10 +909,17 @@ pub(crate) fn read<'h, H: HeaderSource + ?Sized>(
 /// field it returns is always the very slice `early` was given. For a key=value
 /// format `early` is not called when the header has no timestamp item; for the other
 /// formats it is always called, with `None` for a field that is absent.
+///
+/// With `leave_line`, a signature header of one line in a format that is not
+/// key=value is left unread, in the result's `line`, for [`read_line`] to read
+/// later: the candidates are then still to come. The errors are the same, in the
+/// same order, once that line is read: when the timestamp or the id is refused
+/// here, the line is read first and its error, if any, is the one returned.
 pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
     scheme: &'h SchemeInner,
     headers: &'h H,
     tags: &mut Tags,
+    leave_line: bool,
     early: impl FnOnce(Fields<'h>),
 ) -> Result<Delivery<'h>, Error> {
     let name = &scheme.signature_header;
@@ -923,26 +953,58 @@ pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
     if !key_value {
         early.found(ts.first);
     }
-    let own = scheme.versions.first().map_or(Algorithm::HmacSha256, |(_, a)| *a);
-    let mut lines = SignatureLines { scheme, tags, own, entries: 0, lines: 0, timestamp: None, early };
-    match sig.first {
-        Some(line) if !sig.repeated => lines.line(line)?,
-        Some(_) => {
-            for line in headers.header_values(name) {
-                lines.line(line)?;
+    let line = sig.first.filter(|_| leave_line && !key_value && !sig.repeated);
+    let pair = match line {
+        Some(_) => None,
+        None => {
+            let mut lines = SignatureLines::new(scheme, tags, early);
+            match sig.first {
+                Some(line) if !sig.repeated => lines.line(line)?,
+                Some(_) => {
+                    for line in headers.header_values(name) {
+                        lines.line(line)?;
+                    }
+                }
+                None => {}
             }
+            lines.finish()?
         }
-        None => {}
+    };
+    match fields_of(scheme, ts_name, pair, ts, id) {
+        Ok((timestamp, id)) => Ok(Delivery { timestamp, id, line }),
+        Err(error) => Err(line_first(scheme, line, tags, error)),
     }
-    if lines.lines == 0 {
-        return Err(Error::MissingHeader { name: name.clone() });
-    }
-    if lines.tags.is_empty() {
-        return Err(malformed(name, "no signature of a supported version"));
-    }
+}
 
+/// `error`, unless reading `line` (a line [`read_with`] left unread) fails first.
+#[cold]
+pub(crate) fn line_first(scheme: &SchemeInner, line: Option<&[u8]>, tags: &mut Tags, error: Error) -> Error {
+    match line.map(|line| read_line(scheme, line, tags)) {
+        Some(Err(first)) => first,
+        _ => error,
+    }
+}
+
+/// Reads the signature line [`read_with`] left (see its `leave_line`) into `tags`.
+pub(crate) fn read_line(scheme: &SchemeInner, line: &[u8], tags: &mut Tags) -> Result<(), Error> {
+    let mut lines = SignatureLines::new(scheme, tags, Early { call: None::<fn(Fields<'_>)>, id: None });
+    lines.line(line)?;
+    lines.finish().map(|_| ())
+}
+
+/// The timestamp and the id of a delivery, checked: from the key=value timestamp
+/// `pair` (`ts_name` is then `None`) or the timestamp header, and the id header.
+#[inline(always)]
+fn fields_of<'h>(
+    scheme: &SchemeInner,
+    ts_name: Option<&HeaderName>,
+    pair: Option<Timestamp<'h>>,
+    ts: Single<'h>,
+    id: Single<'h>,
+) -> Result<(Option<Timestamp<'h>>, Option<&'h [u8]>), Error> {
+    let key_value = matches!(scheme.format, SignatureFormat::KeyValue { .. });
     let timestamp = match (ts_name, key_value) {
-        (_, true) => Some(lines.timestamp.ok_or_else(|| malformed(name, "no timestamp pair"))?),
+        (_, true) => Some(pair.ok_or_else(|| malformed(&scheme.signature_header, "no timestamp pair"))?),
         (Some(ts_name), false) => {
             let text = ts.get(ts_name)?.ok_or_else(|| Error::MissingHeader { name: ts_name.clone() })?;
             let value = parse_timestamp(text).map_err(|why| malformed(ts_name, why))?;
@@ -950,7 +1012,6 @@ pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
         }
         (None, false) => None,
     };
-
     let id = match &scheme.id_header {
         Some(id_name) => match id.get(id_name)? {
             Some(bytes) if DeliveryId::is_valid(bytes) => Some(bytes),
@@ -962,7 +1023,7 @@ pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
         },
         None => None,
     };
-    Ok(Delivery { timestamp, id })
+    Ok((timestamp, id))
 }
 
 fn split_once(bytes: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {

@@ -387,19 +387,6 @@ pub(crate) fn mac_message(
     body: &[u8],
     expected: &mut Expected,
 ) {
-    mac_message_inlined(key, scheme, fields, body, expected);
-}
-
-/// [`mac_message`], always inlined: for the early MAC of `verify_at`, which is the
-/// whole point of that path (see `Verifier::verify_mac_first`).
-#[inline(always)]
-pub(crate) fn mac_message_inlined(
-    key: &Key,
-    scheme: &crate::scheme::SchemeInner,
-    fields: Fields<'_>,
-    body: &[u8],
-    expected: &mut Expected,
-) {
     let mut mac = key.start();
     feed_message(&mut mac, scheme, fields, body);
     mac.finish_into(&mut expected.0);
@@ -552,9 +539,13 @@ impl<'a> FirstBlock<'a> {
             && std::ptr::eq(self.body, body)
     }
 
-    /// The expected MAC of the message with `fields` and `body`, into `expected`: from the block when
-    /// it was assembled from these very fields (the slices that
-    /// [`crate::headers::read_with`] returned), the usual way otherwise.
+    /// The expected MAC of the message with `fields` and `body`, into `expected`:
+    /// from the block when it was assembled from these very fields (the slices that
+    /// [`crate::headers::read_with`] returned), the usual way otherwise. `between`
+    /// is called once, after the hash's first block (see [`Keyed::finish_blocks`]):
+    /// the caller's work that does not need the tag runs beside the hash there.
+    ///
+    /// [`Keyed::finish_blocks`]: crate::mac::Keyed::finish_blocks
     #[inline]
     pub(crate) fn mac(
         &self,
@@ -563,12 +554,16 @@ impl<'a> FirstBlock<'a> {
         fields: Fields<'_>,
         body: &[u8],
         expected: &mut Expected,
+        between: impl FnOnce(),
     ) {
         if !self.assembled_from(fields, body) {
-            return mac_message(key, scheme, fields, body, expected);
+            let mut mac = key.start();
+            feed_message(&mut mac, scheme, fields, body);
+            between();
+            return mac.finish_into(&mut expected.0);
         }
         if self.whole {
-            return key.mac.finish_padded(&self.block, &mut expected.0);
+            return key.mac.finish_padded(&self.block, &mut expected.0, between);
         }
         if let Some(length_apart) = self.last {
             let (middle, _) = body.get(self.body_len..).unwrap_or_default().as_chunks::<BLOCK_LEN>();
@@ -578,9 +573,11 @@ impl<'a> FirstBlock<'a> {
                 &self.last_block,
                 length_apart,
                 &mut expected.0,
+                between,
             );
         }
         let mut mac = key.mac.start_after(&self.block);
+        between();
         mac.update(body.get(self.body_len..).unwrap_or_default());
         let suffix = scheme.suffix();
         if !suffix.is_empty() {
@@ -643,7 +640,7 @@ mod first_block_tests {
                     false,
                 );
                 let mut first = FirstBlock::new();
-                let delivery = headers::read_with(&scheme.inner, &headers, &mut tags, |f| {
+                let delivery = headers::read_with(&scheme.inner, &headers, &mut tags, false, |f| {
                     first.assemble(&scheme.inner, f, &body)
                 })
                 .unwrap();
@@ -679,9 +676,11 @@ mod first_block_tests {
                 // The MAC from the blocks is the MAC of the message.
                 let key = Key::raw(b"a secret").unwrap();
                 let (mut from_block, mut usual) = (Expected::new(), Expected::new());
-                first.mac(&key, &scheme.inner, fields, &body, &mut from_block);
+                let mut calls = 0;
+                first.mac(&key, &scheme.inner, fields, &body, &mut from_block, || calls += 1);
                 mac_message(&key, &scheme.inner, fields, &body, &mut usual);
                 assert_eq!(from_block.0, usual.0, "{name}");
+                assert_eq!(calls, 1, "{name}");
                 if len == 64 {
                     used += 1;
                 }
