@@ -236,7 +236,8 @@ fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: 
     // Raw HMAC's libc copies depend on the CPU and on glibc's tunables; say which.
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     let copies = match (hooksig_benches::has_avx512(), tunables.is_empty()) {
-        (true, true) => "this CPU has AVX-512 and `GLIBC_TUNABLES` is unset, so glibc's 512-bit copies ran; \
+        (true, true) => "this CPU has AVX-512 and `GLIBC_TUNABLES` is unset, so glibc may have taken its \
+                         512-bit copies (it prefers its 256-bit ones on some CPUs); \
                          `GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX512F,-AVX512VL,-AVX512BW` selects the AVX2 \
                          copies of a CPU without AVX-512"
             .to_owned(),

@@ -233,7 +233,8 @@ impl Candidates {
     }
 
     /// Decodes `text` straight into the next free slot. Fails when the text is not a
-    /// tag in `encoding`, or when every slot is taken (callers cap the entries first).
+    /// tag in `encoding`, or when every slot is taken (the general line reading caps
+    /// the entries first and reports that; `fast_prefixed` relies on this failure).
     #[inline]
     pub(crate) fn push_decoded(&mut self, encoding: Encoding, text: &[u8]) -> Result<(), &'static str> {
         let slot = self.next_slot().ok_or("too many signatures")?;

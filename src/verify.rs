@@ -15,10 +15,11 @@ use crate::mac::Mac;
 use crate::scheme::{Algorithm, Encoding, Part, Scheme, Tolerance};
 use crate::tag::Candidates;
 
-/// The largest body whose MAC [`Verifier::verify_at`] computes before reading the
-/// headers, when no header goes into the signed message. It bounds the hashing spent
-/// on a delivery whose headers are then refused (about 3 µs here); past a few KiB the
-/// header work is lost in the hash anyway.
+/// The largest body whose hashing [`Verifier::verify_at`] starts before it has read
+/// every header: the whole blocks of a message that no header goes into, or the first
+/// block of one that starts with header text (the signature line is then read beside
+/// the hash). It bounds the hashing spent on a delivery whose headers are then refused
+/// (about 3 µs here); past a few KiB the header work is lost in the hash anyway.
 const EARLY_MAC_MAX_BODY: usize = 4096;
 
 /// Verifies a `sha256=<hex>` header value (Tale, Vocalis, GitHub) over `body`, keyed
@@ -214,16 +215,19 @@ impl Verifier {
         // they start the signed message, its first block is assembled as soon as they
         // are found, for every secret to hash last (see `FirstBlock`).
         //
-        // With one secret and a body within the limit, the signature line (outside
-        // key=value formats, whose line holds the timestamp) is read while the MAC's
-        // first block is hashed (`FirstBlock::mac`'s `between`), beside the hash's
-        // chain of rounds instead of before it. The errors and their order stay
-        // those of reading everything first: a refused timestamp or id, or one out
-        // of tolerance, gives way to the error of a bad line (`line_first`). Report
-        // benchmark, ns over raw HMAC at 64 B, medians of 3 alternated runs: Slack
-        // 42 → 33, Oktave 25 → 21–23, Standard Webhooks 79 → 69–70 (code layout
-        // alone moves these by 5 to 10 ns between builds).
-        let one = matches!(inner.keys.as_slice(), [VerifyKey::Hmac(_)]) && body.len() <= inner.max_body;
+        // With one secret and a body of at most `EARLY_MAC_MAX_BODY` bytes within the
+        // limit, the signature line (outside key=value formats, whose line holds the
+        // timestamp) is left unread and read in `FirstBlock::mac`'s `between`: while
+        // the first block is hashed where the block was assembled, beside the hash's
+        // chain of rounds instead of before it, else after the message is fed and
+        // before its last blocks. The errors and their order stay those of reading
+        // everything first: a refused timestamp or id, or one out of tolerance, gives
+        // way to the error of a bad line (`line_first`). Report benchmark, ns over
+        // raw HMAC at 64 B, medians of 3 alternated runs: Slack 42 → 33, Oktave 25 →
+        // 21–23, Standard Webhooks 79 → 69–70 (code layout alone moves these by 5 to
+        // 10 ns between builds).
+        let one = matches!(inner.keys.as_slice(), [VerifyKey::Hmac(_)])
+            && body.len() <= EARLY_MAC_MAX_BODY.min(inner.max_body);
         let mut tags = self.tags();
         let mut first = FirstBlock::new();
         let delivery = headers::read_with(scheme, headers, &mut tags, one, |fields| {
@@ -1247,9 +1251,10 @@ mod tests {
     }
 
     /// With one secret, a small body and a message no header goes into, `verify_at`
-    /// computes the MAC before reading the headers; with a second secret it takes the
-    /// general path. Where the message starts with a header's text, the general path
-    /// hashes a first block assembled ahead (`FirstBlock`). All must reach the verdict
+    /// hashes the message's whole blocks before reading the headers; with a second
+    /// secret it takes the general path. Where the message starts with a header's
+    /// text, the general path hashes a first block assembled ahead (`FirstBlock`) and,
+    /// with one secret, reads the signature line after it. All must reach the verdict
     /// of a streaming verification, with the same error, on valid deliveries and on
     /// every kind of broken one, on both sides of the size limit.
     #[test]

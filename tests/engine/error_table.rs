@@ -440,13 +440,14 @@ fn extreme_clocks_never_panic() {
 
 /// When several things are wrong at once, `verify_at` reports the same error as
 /// streaming, which reads every header before it hashes a byte: the one-shot path
-/// reads some headers while the hash runs (one secret, a body within the limit), and
-/// that must not change which error wins. Every preset, every combination of a bad
-/// signature line, a bad or stale timestamp, a bad id and a wrong tag, as lines and
-/// in an `http::HeaderMap`, with one secret and with two.
+/// reads some headers while the hash runs (one secret, a small body), and that must
+/// not change which error wins. Every preset; bodies that leave the first block
+/// unassembled, that end in the first block's successor, and that fill whole blocks
+/// after it; every combination of a bad signature line, a wrong tag, a bad and a
+/// stale timestamp, a bad id, a missing and a repeated signature header; one secret
+/// and two.
 #[test]
 fn several_faults_give_the_streaming_error() {
-    let body = b"{\"hello\":1}";
     let mut compared = 0;
     let mut kinds = std::collections::BTreeSet::new();
     for scheme in Scheme::presets() {
@@ -454,61 +455,72 @@ fn several_faults_give_the_streaming_error() {
             "standard_webhooks" | "svix" => "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
             _ => "It's a Secret to Everybody",
         };
-        let signed =
-            Signer::new(scheme.clone(), secret).unwrap().sign_at(body, Some("msg_1"), at(NOW)).unwrap();
-        let sig = scheme.signature_header().clone();
-        let ts = scheme.timestamp_header().cloned();
-        let id = scheme.id_header().cloned();
-        let one = Verifier::new(scheme.clone(), secret).unwrap();
-        let other = match scheme.name() {
-            "standard_webhooks" | "svix" => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            _ => "another secret",
-        };
-        let two = Verifier::builder(scheme.clone()).secret(other).secret(secret).build().unwrap();
-        for faults in 0..32u32 {
-            let mut map = signed.clone();
-            if faults & 1 != 0 {
-                // A line that does not parse, in any format.
-                map.insert(sig.clone(), HeaderValue::from_static("v1,=,, t=x,zz"));
-            }
-            if faults & 2 != 0 {
-                // A signature that parses but does not match.
-                let value =
-                    map[&sig].to_str().unwrap().replace(['a', 'b', 'c'], "d").replace(['A', 'B'], "C");
-                map.insert(sig.clone(), HeaderValue::from_str(&value).unwrap());
-            }
-            if let Some(ts) = &ts {
-                if faults & 4 != 0 {
-                    map.insert(ts.clone(), HeaderValue::from_static("17x"));
+        for len in [11, 100, 1000] {
+            let body = &vec![b'x'; len][..];
+            let signed =
+                Signer::new(scheme.clone(), secret).unwrap().sign_at(body, Some("msg_1"), at(NOW)).unwrap();
+            let sig = scheme.signature_header().clone();
+            let ts = scheme.timestamp_header().cloned();
+            let id = scheme.id_header().cloned();
+            let one = Verifier::new(scheme.clone(), secret).unwrap();
+            let other = match scheme.name() {
+                "standard_webhooks" | "svix" => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                _ => "another secret",
+            };
+            let two = Verifier::builder(scheme.clone()).secret(other).secret(secret).build().unwrap();
+            for faults in 0..128u32 {
+                let mut map = signed.clone();
+                if faults & 1 != 0 {
+                    // A line that does not parse, in any format.
+                    map.insert(sig.clone(), HeaderValue::from_static("v1,=,, t=x,zz"));
                 }
-                if faults & 8 != 0 {
-                    map.insert(ts.clone(), HeaderValue::from_static("1000000000"));
+                if faults & 2 != 0 {
+                    // A signature that parses but does not match.
+                    let value =
+                        map[&sig].to_str().unwrap().replace(['a', 'b', 'c'], "d").replace(['A', 'B'], "C");
+                    map.insert(sig.clone(), HeaderValue::from_str(&value).unwrap());
                 }
-            }
-            if let Some(id) = &id
-                && faults & 16 != 0
-            {
-                map.insert(id.clone(), HeaderValue::from_bytes(&[b'i'; 300]).unwrap());
-            }
-            for verifier in [&one, &two] {
-                let one_shot = verifier.verify_at(&map, body, at(NOW)).map(|v| v.key_index());
-                let streamed = verifier.begin_at(&map, at(NOW)).and_then(|mut v| {
-                    v.update(body)?;
-                    v.finish().map(|v| v.key_index())
-                });
-                assert_eq!(one_shot, streamed, "{} faults {faults:#07b}", scheme.name());
-                if let Err(e) = &one_shot {
-                    kinds.insert(
-                        format!("{e:?}").split([' ', '(', '{']).next().unwrap_or_default().to_owned(),
-                    );
+                if let Some(ts) = &ts {
+                    if faults & 4 != 0 {
+                        map.insert(ts.clone(), HeaderValue::from_static("17x"));
+                    }
+                    if faults & 8 != 0 {
+                        map.insert(ts.clone(), HeaderValue::from_static("1000000000"));
+                    }
                 }
-                compared += 1;
+                if let Some(id) = &id
+                    && faults & 16 != 0
+                {
+                    map.insert(id.clone(), HeaderValue::from_bytes(&[b'i'; 300]).unwrap());
+                }
+                if faults & 32 != 0 {
+                    map.remove(&sig);
+                }
+                if faults & 64 != 0
+                    && let Some(line) = signed.get(&sig)
+                {
+                    map.append(sig.clone(), line.clone());
+                }
+                for verifier in [&one, &two] {
+                    let one_shot = verifier.verify_at(&map, body, at(NOW)).map(|v| v.key_index());
+                    let streamed = verifier.begin_at(&map, at(NOW)).and_then(|mut v| {
+                        v.update(body)?;
+                        v.finish().map(|v| v.key_index())
+                    });
+                    assert_eq!(one_shot, streamed, "{} faults {faults:#07b}", scheme.name());
+                    if let Err(e) = &one_shot {
+                        kinds.insert(
+                            format!("{e:?}").split([' ', '(', '{']).next().unwrap_or_default().to_owned(),
+                        );
+                    }
+                    compared += 1;
+                }
             }
         }
     }
-    assert_eq!(compared, 9 * 32 * 2);
+    assert_eq!(compared, 9 * 3 * 128 * 2);
     // The combinations reach every kind of refusal they can cause.
-    for kind in ["MalformedHeader", "TimestampTooOld", "SignatureMismatch"] {
+    for kind in ["MalformedHeader", "MissingHeader", "TimestampTooOld", "SignatureMismatch"] {
         assert!(kinds.contains(kind), "{kind} never came: {kinds:?}");
     }
 }
