@@ -1512,7 +1512,12 @@ mod tests {
         let ordinary = ["content-type", "user-agent", "accept", "host", "x-request-id"];
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut accepted = 0usize;
-        for scheme in crate::Scheme::presets() {
+        // Every preset, and Discord (not in `presets()`: it needs the `ed25519` feature).
+        #[cfg_attr(not(feature = "ed25519"), allow(unused_mut, reason = "Discord needs ed25519"))]
+        let mut schemes = crate::Scheme::presets();
+        #[cfg(feature = "ed25519")]
+        schemes.push(crate::Scheme::discord());
+        for scheme in schemes {
             let inner = &*scheme.inner;
             for round in 0..3000 {
                 let raw = round % 4 == 0;
