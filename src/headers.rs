@@ -971,7 +971,7 @@ pub(crate) fn read_with<'h, H: HeaderSource + ?Sized>(
             lines.finish()?
         }
     };
-    match fields_of(scheme, ts_name, pair, ts, id) {
+    match fields_of(scheme, key_value, ts_name, pair, ts, id) {
         Ok((timestamp, id)) => Ok(Delivery { timestamp, id, line }),
         Err(error) => Err(line_first(scheme, line, tags, error)),
     }
@@ -993,17 +993,18 @@ pub(crate) fn read_line(scheme: &SchemeInner, line: &[u8], tags: &mut Tags) -> R
     lines.finish().map(|_| ())
 }
 
-/// The timestamp and the id of a delivery, checked: from the key=value timestamp
-/// `pair` (`ts_name` is then `None`) or the timestamp header, and the id header.
+/// The timestamp and the id of a delivery, checked: from the `key_value` format's
+/// timestamp `pair` (`ts_name` is then `None`) or the timestamp header, and the id
+/// header.
 #[inline(always)]
 fn fields_of<'h>(
     scheme: &SchemeInner,
+    key_value: bool,
     ts_name: Option<&HeaderName>,
     pair: Option<Timestamp<'h>>,
     ts: Single<'h>,
     id: Single<'h>,
 ) -> Result<(Option<Timestamp<'h>>, Option<&'h [u8]>), Error> {
-    let key_value = matches!(scheme.format, SignatureFormat::KeyValue { .. });
     let timestamp = match (ts_name, key_value) {
         (_, true) => Some(pair.ok_or_else(|| malformed(&scheme.signature_header, "no timestamp pair"))?),
         (Some(ts_name), false) => {

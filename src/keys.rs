@@ -167,7 +167,7 @@ pub(crate) fn sign_keys(scheme: &SchemeInner, pending: &[PendingSecret]) -> Resu
 }
 
 /// One key: the HMAC states after absorbing the key (ipad/opad blocks), copied per
-/// message. The raw secret is not kept. Cleared on drop ([`Mac`]).
+/// message. The raw secret is not kept. Cleared on drop ([`Keyed`]).
 #[derive(Clone)]
 pub(crate) struct Key {
     pub(crate) mac: Keyed,
@@ -378,7 +378,8 @@ impl Expected {
 }
 
 /// The MAC of the whole signed message, into `expected`: prefix parts, the body if
-/// covered, suffix parts.
+/// covered, suffix parts. `between` is called once the message is fed, before its
+/// last blocks are hashed (see [`FirstBlock::mac`]).
 #[inline]
 pub(crate) fn mac_message(
     key: &Key,
@@ -386,9 +387,11 @@ pub(crate) fn mac_message(
     fields: Fields<'_>,
     body: &[u8],
     expected: &mut Expected,
+    between: impl FnOnce(),
 ) {
     let mut mac = key.start();
     feed_message(&mut mac, scheme, fields, body);
+    between();
     mac.finish_into(&mut expected.0);
 }
 
@@ -559,10 +562,7 @@ impl<'a> FirstBlock<'a> {
         between: impl FnOnce(),
     ) {
         if !self.assembled_from(fields, body) {
-            let mut mac = key.start();
-            feed_message(&mut mac, scheme, fields, body);
-            between();
-            return mac.finish_into(&mut expected.0);
+            return mac_message(key, scheme, fields, body, expected, between);
         }
         if self.whole {
             return key.mac.finish_padded(&self.block, &mut expected.0, between);
@@ -680,7 +680,7 @@ mod first_block_tests {
                 let (mut from_block, mut usual) = (Expected::new(), Expected::new());
                 let mut calls = 0;
                 first.mac(&key, &scheme.inner, fields, &body, &mut from_block, || calls += 1);
-                mac_message(&key, &scheme.inner, fields, &body, &mut usual);
+                mac_message(&key, &scheme.inner, fields, &body, &mut usual, || {});
                 assert_eq!(from_block.0, usual.0, "{name}");
                 assert_eq!(calls, 1, "{name}");
                 if len == 64 {

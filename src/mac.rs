@@ -278,7 +278,7 @@ impl Mac {
 /// `buffered` bytes: the `0x80` marker, zeros, and the length in bits when there is
 /// room for it (below [`LEN_AT`]; otherwise it goes into a block of its own).
 #[inline(always)]
-pub(crate) fn pad(block: &mut Block, buffered: usize, length: u64) {
+fn pad(block: &mut Block, buffered: usize, length: u64) {
     if let Some(rest) = block.get_mut(buffered..) {
         rest.fill(0);
     }

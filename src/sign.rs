@@ -149,7 +149,7 @@ impl Signer {
             let text = match key {
                 SignKey::Hmac(key) => {
                     let mut tag = keys::Expected::new();
-                    keys::mac_message(key, scheme, fields, body, &mut tag);
+                    keys::mac_message(key, scheme, fields, body, &mut tag, || {});
                     scheme.encoding.encode(&tag.0, &mut buf)
                 }
                 #[cfg(feature = "ed25519")]

@@ -52,8 +52,9 @@ const MEASURED: &str = "ct_probe::measured";
 const MATCHES: &str = "hooksig::tag::Candidates::matches";
 /// Functions (by part of their name) that run before the verdict is known: header
 /// look-up and parsing, candidate decoding, the HMAC (hooksig's own on `sha2`'s
-/// compression function, with the clearing of its state) and the comparison. Their path counts (`Ir`, `Bc`, `Bi`) must be the same for the
-/// valid candidate as for the wrong ones. What runs after the verdict (building and
+/// compression function, with the clearing of its state) and the comparison. Their
+/// path counts (`Ir`, `Bc`, `Bi`) must be the same for the valid candidate as for the
+/// wrong ones. What runs after the verdict (building and
 /// dropping the result, zeroizing the candidates when `Parsed` is dropped) may differ.
 const BEFORE_THE_VERDICT: [&str; 13] = [
     "http::header::",
