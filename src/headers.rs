@@ -645,7 +645,7 @@ impl<'s, 'h, E: FnOnce(Fields<'h>)> SignatureLines<'s, 'h, E> {
     }
 
     fn line(&mut self, value: &'h [u8]) -> Result<(), Error> {
-        if self.fast_prefixed(value) {
+        if self.fast_line(value) {
             return Ok(());
         }
         let name = &self.scheme.signature_header;
@@ -735,25 +735,35 @@ impl<'s, 'h, E: FnOnce(Fields<'h>)> SignatureLines<'s, 'h, E> {
         Ok(())
     }
 
-    /// The common shape of a `Prefixed` line, taken without the general checks: the
-    /// prefix, then an HMAC tag of exactly the encoding's length that decodes. Counts
-    /// the line and its entry and returns `true`; `false` (nothing changed but, at
-    /// most, the free slot written) for any other line, which the general way then
-    /// reads and reports. A tag that decodes has no blank, so the line is not empty:
-    /// the only general check left is the length cap, kept here (a custom scheme's
-    /// prefix may be long). Tale, 64-byte bodies: 40 instructions fewer per delivery.
+    /// The common shape of a line, taken without the general checks: a `Prefixed`
+    /// line's prefix, or a list of one entry of the HMAC version (`v1,`), then an
+    /// HMAC tag of exactly the encoding's length that decodes. Counts the line and
+    /// its entry and returns `true`; `false` (nothing changed but, at most, the free
+    /// slot written) for any other line, which the general way then reads and
+    /// reports. A tag that decodes has no blank, so the line is not empty: the only
+    /// general checks left are the length cap, kept here (a custom scheme's prefix
+    /// may be long), and, for a list, the entries' cap. 64-byte bodies, instructions
+    /// per delivery against the general way: Tale 40 fewer, Standard Webhooks 67.
     #[inline]
-    fn fast_prefixed(&mut self, value: &[u8]) -> bool {
-        let SignatureFormat::Prefixed(prefix) = &self.scheme.format else {
-            return false;
+    fn fast_line(&mut self, value: &[u8]) -> bool {
+        // No check of the entries' cap for a `Prefixed` line: every entry of such a
+        // line is a candidate, and `push_decoded` fails once every slot is taken.
+        // A list's earlier lines may have filled the cap with other versions.
+        let text = match &self.scheme.format {
+            SignatureFormat::Prefixed(prefix) if self.own == Algorithm::HmacSha256 => {
+                strip_prefix(value, prefix.as_bytes())
+            }
+            SignatureFormat::VersionedList { .. } if self.entries < crate::tag::MAX_CANDIDATES => self
+                .scheme
+                .version_for(Algorithm::HmacSha256)
+                .and_then(|version| strip_prefix(value, version.as_bytes()))
+                .and_then(|rest| rest.strip_prefix(b",")),
+            _ => None,
         };
         let encoding = self.scheme.encoding;
-        // No check of the entries' cap: every entry of such a line is a candidate, and
-        // `push_decoded` fails once every slot is taken.
-        let taken = self.own == Algorithm::HmacSha256
-            && self.tags.want_hmac
+        let taken = self.tags.want_hmac
             && value.len() <= MAX_HEADER_LEN
-            && strip_prefix(value, prefix.as_bytes()).is_some_and(|text| {
+            && text.is_some_and(|text| {
                 text.len() == encoding.text_len() && self.tags.candidates.push_decoded(encoding, text).is_ok()
             });
         if taken {
@@ -1628,9 +1638,9 @@ mod tests {
         }
     }
 
-    /// A line of the shape `fast_prefixed` takes but over [`MAX_HEADER_LEN`] (a
+    /// A line of the shape `fast_line` takes but over [`MAX_HEADER_LEN`] (a
     /// custom scheme's prefix may be that long) is refused as too long, as the
-    /// general way and the reference parser refuse it; `fast_prefixed` took it.
+    /// general way and the reference parser refuse it; `fast_line` took it.
     #[test]
     fn a_fast_prefixed_line_over_the_cap_is_refused() {
         let hex = b"757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
@@ -1652,7 +1662,7 @@ mod tests {
         }
     }
 
-    /// Lines of the shape `fast_prefixed` takes, where the general way differs from
+    /// Lines of the shape `fast_line` takes, where the general way differs from
     /// it only at the edges the random lines rarely reach: more lines than the
     /// entries' cap, and a scheme whose own algorithm is not HMAC (a tag of HMAC's
     /// length is then a malformed Ed25519 signature, not an HMAC candidate).
@@ -1681,6 +1691,42 @@ mod tests {
                         "{} {count} {flags:?}",
                         scheme.name()
                     );
+                }
+            }
+        }
+    }
+
+    /// List lines of one entry of the HMAC version (the shape `fast_line` takes
+    /// for Standard Webhooks and Svix), alone, repeated up to past the entries' cap,
+    /// after a line that filled the cap with entries of another version (the fast
+    /// way must leave that line's error to the general way), and with a tag that
+    /// does not decode or is a character short.
+    #[test]
+    fn list_lines_taken_fast_agree_with_the_reference_parser() {
+        let tag = b"tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
+        let full = vec![b"v9,AAAA".as_slice(); crate::tag::MAX_CANDIDATES].join(&b' ');
+        for scheme in [crate::Scheme::standard_webhooks(), crate::Scheme::svix()] {
+            let inner = &*scheme.inner;
+            let one = [b"v1,".as_slice(), tag].concat();
+            let bad = [b"v1,".as_slice(), &tag[..42], b"!="].concat();
+            let short = [b"v1,".as_slice(), &tag[..43]].concat();
+            let mut cases = vec![vec![bad], vec![short], vec![full.clone(), one.clone()]];
+            for count in [1, 2, crate::tag::MAX_CANDIDATES, crate::tag::MAX_CANDIDATES + 1] {
+                cases.push(vec![one.clone(); count]);
+            }
+            for case in cases {
+                let mut lines: Vec<(HeaderName, Vec<u8>)> =
+                    case.iter().map(|line| (inner.signature_header.clone(), line.clone())).collect();
+                for (name, value) in [(&inner.timestamp_header, "1763900000"), (&inner.id_header, "msg_1")] {
+                    if let Some(name) = name {
+                        lines.push((name.clone(), value.as_bytes().to_vec()));
+                    }
+                }
+                let source = Lines(lines);
+                for flags in [(true, false), (false, true), (true, true)] {
+                    let want = reference::parse(inner, &source, flags.0, flags.1);
+                    let label = format!("{} {} lines {flags:?}", scheme.name(), case.len());
+                    assert_eq!(read_owned(inner, &source, flags), want, "{label}");
                 }
             }
         }
