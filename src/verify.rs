@@ -305,7 +305,10 @@ impl Verifier {
         let read = headers::read(scheme, headers, &mut tags);
         let mut expected = keys::Expected::new();
         mac.finish_into(&mut expected.0);
-        drop(mac);
+        // `mac` is dropped (its states cleared) where it lies, at the end: `drop(mac)`
+        // here moved its 144 bytes with a call to `memcpy` first, 40 instructions and
+        // a few ns per delivery (Tale at 64 B: 1,048 → 1,008 instructions besides the
+        // hash; interleaved runs on an AMD EPYC, paired medians 3 to 10 ns less).
         let delivery = read?;
         self.check_time(delivery.timestamp.map(|t| t.value), now)?;
         self.check_len(body.len())?;
