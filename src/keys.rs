@@ -545,10 +545,10 @@ impl<'a> FirstBlock<'a> {
     /// The expected MAC of the message with `fields` and `body`, into `expected`:
     /// from the block when it was assembled from these very fields (the slices that
     /// [`crate::headers::read_with`] returned), the usual way otherwise. `between`
-    /// is called once, for the caller's work that does not need the tag: after the
-    /// first block where the block was assembled (see [`Keyed::finish_blocks`]), so
-    /// that the work runs beside the hash; the usual way, after the message is fed
-    /// and before its last blocks.
+    /// is called once, for the caller's work that does not need the tag: where the
+    /// block was assembled, once the inner hash is done and before the outer block
+    /// (see [`Keyed::finish_blocks`]), so that the work runs beside the hash; the
+    /// usual way, after the message is fed and before its last blocks.
     ///
     /// [`Keyed::finish_blocks`]: crate::mac::Keyed::finish_blocks
     #[inline]

@@ -218,8 +218,9 @@ impl Verifier {
         // With one secret and a body of at most `EARLY_MAC_MAX_BODY` bytes within the
         // limit, the signature line (outside key=value formats, whose line holds the
         // timestamp) is left unread and read in `FirstBlock::mac`'s `between`: while
-        // the first block is hashed where the block was assembled, beside the hash's
-        // chain of rounds instead of before it, else after the message is fed and
+        // the inner hash's last block is hashed where the block was assembled, beside
+        // the hash's chain of rounds instead of before it (`Keyed::finish_blocks`
+        // says why not after the first block), else after the message is fed and
         // before its last blocks. The errors and their order stay those of reading
         // everything first: a refused timestamp or id, or one out of tolerance, gives
         // way to the error of a bad line (`line_first`). Report benchmark, ns over
