@@ -9,7 +9,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use hooksig_benches::{
     Inputs, PresetDelivery, STANDARD_SECRET, STRIPE_SECRET, TALE_SECRET, floor, naive_tale,
@@ -223,6 +223,10 @@ pub enum Role {
     Raw,
     /// `Verifier::verify_at` on the signed `HeaderMap` and the body.
     Verify,
+    /// The preset's verifier written by hand with RustCrypto's HMAC (`handwritten`),
+    /// on the same `HeaderMap` and body: for the presets whose message holds header
+    /// text.
+    HandWritten,
 }
 
 impl Role {
@@ -233,6 +237,7 @@ impl Role {
             Role::Floor => "floor_sha256",
             Role::Raw => "raw_hmac",
             Role::Verify => "verify_at",
+            Role::HandWritten => "hand_written",
         }
     }
 }
@@ -247,14 +252,24 @@ pub struct PresetContender {
     pub run: Box<dyn Fn() -> bool>,
 }
 
-/// For every preset, its floor, its raw HMAC and hooksig's `verify_at`, over one
-/// delivery of `len` body bytes signed "now" (`PresetDelivery`: the raw HMAC and the
-/// floor take the signed message written out in one buffer).
+/// For every preset, its floor, its raw HMAC, hooksig's `verify_at` and, where the
+/// message holds header text, the verifier written by hand, over one delivery of
+/// `len` body bytes signed "now" (`PresetDelivery`: the raw HMAC and the floor take
+/// the signed message written out in one buffer).
 pub fn presets(len: usize) -> Vec<PresetContender> {
     let mut list = Vec::new();
     for delivery in PresetDelivery::all(len, SystemTime::now()) {
         let d = Arc::new(delivery);
         let preset = d.name;
+        if let Some(hand) = d.hand_written() {
+            let h = d.clone();
+            let now = h.at.duration_since(UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
+            list.push(PresetContender {
+                preset,
+                role: Role::HandWritten,
+                run: Box::new(move || hand.verify(black_box(&h.headers), black_box(&h.body), now)),
+            });
+        }
         let (f, r, v) = (d.clone(), d.clone(), d);
         list.push(PresetContender {
             preset,

@@ -9,6 +9,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod handwritten;
+
 use hmac::{Hmac, KeyInit, Mac};
 use hooksig::{Scheme, Signer, Verifier};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -177,6 +179,8 @@ pub struct PresetDelivery {
     pub message: Vec<u8>,
     /// The preset's key, pre-keyed.
     pub raw: RawHmac,
+    /// The preset's MAC key (decoded for Standard Webhooks and Svix).
+    key: Vec<u8>,
 }
 
 impl PresetDelivery {
@@ -241,7 +245,14 @@ impl PresetDelivery {
         assert!(value.contains(&written), "{name}: the raw HMAC is not the signed tag");
         let verifier = Verifier::new(scheme, secret).expect("preset verifier");
         assert!(verifier.verify_at(&headers, &body, at).is_ok(), "{name}: not verified");
-        PresetDelivery { name, verifier, headers, body, at, message, raw }
+        PresetDelivery { name, verifier, headers, body, at, message, raw, key }
+    }
+
+    /// The verifier written by hand for this preset, with the same key and tolerance
+    /// (see [`handwritten`]); `None` for the presets that sign the body alone.
+    pub fn hand_written(&self) -> Option<handwritten::HandWritten> {
+        let tolerance = self.verifier.tolerance()?;
+        handwritten::HandWritten::new(self.name, &self.key, tolerance)
     }
 }
 
