@@ -227,6 +227,8 @@ pub enum Role {
     /// on the same `HeaderMap` and body: for the presets whose message holds header
     /// text.
     HandWritten,
+    /// The same with an HMAC of its own on `sha2`'s compression function.
+    HandWrittenOwnHmac,
 }
 
 impl Role {
@@ -238,6 +240,7 @@ impl Role {
             Role::Raw => "raw_hmac",
             Role::Verify => "verify_at",
             Role::HandWritten => "hand_written",
+            Role::HandWrittenOwnHmac => "hand_written_own_hmac",
         }
     }
 }
@@ -261,14 +264,16 @@ pub fn presets(len: usize) -> Vec<PresetContender> {
     for delivery in PresetDelivery::all(len, SystemTime::now()) {
         let d = Arc::new(delivery);
         let preset = d.name;
-        if let Some(hand) = d.hand_written() {
-            let h = d.clone();
-            let now = h.at.duration_since(UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
-            list.push(PresetContender {
-                preset,
-                role: Role::HandWritten,
-                run: Box::new(move || hand.verify(black_box(&h.headers), black_box(&h.body), now)),
-            });
+        for (own, role) in [(false, Role::HandWritten), (true, Role::HandWrittenOwnHmac)] {
+            if let Some(hand) = d.hand_written(own) {
+                let h = d.clone();
+                let now = h.at.duration_since(UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
+                list.push(PresetContender {
+                    preset,
+                    role,
+                    run: Box::new(move || hand.verify(black_box(&h.headers), black_box(&h.body), now)),
+                });
+            }
         }
         let (f, r, v) = (d.clone(), d.clone(), d);
         list.push(PresetContender {

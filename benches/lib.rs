@@ -249,10 +249,14 @@ impl PresetDelivery {
     }
 
     /// The verifier written by hand for this preset, with the same key and tolerance
-    /// (see [`handwritten`]); `None` for the presets that sign the body alone.
-    pub fn hand_written(&self) -> Option<handwritten::HandWritten> {
+    /// (see [`handwritten`]), with RustCrypto's HMAC or, for `own_hmac`, an HMAC of
+    /// its own; `None` for the presets that sign the body alone.
+    pub fn hand_written(&self, own_hmac: bool) -> Option<handwritten::HandWritten> {
         let tolerance = self.verifier.tolerance()?;
-        handwritten::HandWritten::new(self.name, &self.key, tolerance)
+        match own_hmac {
+            false => handwritten::HandWritten::new(self.name, &self.key, tolerance),
+            true => handwritten::HandWritten::with_own_hmac(self.name, &self.key, tolerance),
+        }
     }
 }
 
