@@ -545,10 +545,12 @@ impl<'a> FirstBlock<'a> {
     /// The expected MAC of the message with `fields` and `body`, into `expected`:
     /// from the block when it was assembled from these very fields (the slices that
     /// [`crate::headers::read_with`] returned), the usual way otherwise. `between`
-    /// is called once, for the caller's work that does not need the tag: where the
-    /// block was assembled, once the inner hash is done and before the outer block
-    /// (see [`Keyed::finish_blocks`]), so that the work runs beside the hash; the
-    /// usual way, after the message is fed and before its last blocks.
+    /// is called once, for the caller's work that does not need the tag, late in the
+    /// hash so that it runs beside it (see [`Keyed::finish_blocks`] for why not
+    /// early): where the block was assembled with the message's last block, once the
+    /// inner hash has taken that block (before a block of the length alone, if any,
+    /// and the outer block); otherwise once the message is fed, before its last
+    /// blocks.
     ///
     /// [`Keyed::finish_blocks`]: crate::mac::Keyed::finish_blocks
     #[inline]
@@ -579,12 +581,12 @@ impl<'a> FirstBlock<'a> {
             );
         }
         let mut mac = key.mac.start_after(&self.block);
-        between();
         mac.update(body.get(self.body_len..).unwrap_or_default());
         let suffix = scheme.suffix();
         if !suffix.is_empty() {
             feed(&mut mac, suffix, fields);
         }
+        between();
         mac.finish_into(&mut expected.0);
     }
 }
