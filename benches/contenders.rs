@@ -9,7 +9,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use hooksig_benches::{
     Inputs, PresetDelivery, STANDARD_SECRET, STRIPE_SECRET, TALE_SECRET, floor, naive_tale,
@@ -264,14 +264,18 @@ pub fn presets(len: usize) -> Vec<PresetContender> {
     for delivery in PresetDelivery::all(len, SystemTime::now()) {
         let d = Arc::new(delivery);
         let preset = d.name;
+        assert_eq!(
+            d.hand_written(false).is_some(),
+            d.hand_written(true).is_some(),
+            "{preset}: both by hand or none"
+        );
         for (own, role) in [(false, Role::HandWritten), (true, Role::HandWrittenOwnHmac)] {
             if let Some(hand) = d.hand_written(own) {
                 let h = d.clone();
-                let now = h.at.duration_since(UNIX_EPOCH).map(|t| t.as_secs()).unwrap_or(0);
                 list.push(PresetContender {
                     preset,
                     role,
-                    run: Box::new(move || hand.verify(black_box(&h.headers), black_box(&h.body), now)),
+                    run: Box::new(move || hand.verify(black_box(&h.headers), black_box(&h.body), h.at)),
                 });
             }
         }

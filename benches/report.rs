@@ -199,12 +199,13 @@ fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: 
         hooksig_benches::today(),
     );
     println!(
-        "Per body size the floor, the raw HMAC and `verify_at` of all nine presets are interleaved: \
+        "Per body size the floor, the raw HMAC, `verify_at` of all nine presets and the verifiers \
+         written by hand are interleaved: \
          {} rounds × ~{} ms batches each; ns/op is the 10th percentile of the batches (the \
          median of `verify_at` is beside it); load average {} → {}; {:.0} s. Raw HMAC and \
          floor take each preset's signed message written out in one buffer (e.g. \
-         `{{id}}.{{timestamp}}.{{body}}`); `verify_at` reads a `HeaderMap` of three ordinary \
-         headers followed by the signed ones, and the body.\n",
+         `{{id}}.{{timestamp}}.{{body}}`); `verify_at` and the verifiers by hand read a `HeaderMap` \
+         of three ordinary headers followed by the signed ones, and the body.\n",
         cfg.rounds,
         cfg.batch.as_millis(),
         load.0,
@@ -252,12 +253,11 @@ fn print_presets(results: &[(&str, usize, Vec<PresetRow>)], cfg: &Config, load: 
          bytes at every body size, so its ratio is a small-message ratio throughout."
     );
     println!(
-        "\"By hand\": the preset's verifier written for it alone with RustCrypto's HMAC, on the same \
-         `HeaderMap` and body (`benches/handwritten.rs`): one pass over the headers, strict decimal \
-         timestamp and tolerance, the message fed part by part to the raw HMAC's keyed state, the \
-         signature decoded and compared in constant time; \"own HMAC\": the same with an HMAC on \
-         `sha2`'s compression function that gathers the header text and the body's first bytes \
-         into one block, as hooksig does. Only for the presets whose message holds header text."
+        "\"By hand\": the preset's verifier written for it alone (`benches/handwritten.rs`): one pass \
+         over the headers, the id's and the timestamp's checks, the MAC, the signature decoded and \
+         compared in constant time; with RustCrypto's HMAC fed part by part, and with an HMAC of \
+         its own on `sha2`'s compression function that gathers the header text and the body's \
+         first bytes into one block. Only for the presets whose message holds header text."
     );
     // Raw HMAC's libc copies depend on the CPU and on glibc's tunables; say which.
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
