@@ -360,14 +360,18 @@ mod tests {
 
     /// Every hand-written verifier, with either HMAC, gives `verify_at`'s verdict on its
     /// preset's delivery and on changed copies of it: the body, a signature digit, the
-    /// timestamp's text, the id, each signed header removed, and clocks past and
-    /// before the tolerance on either side. Bodies around every block boundary of the
-    /// presets' messages, and longer ones.
+    /// timestamp's text, the id, each signed header removed, clocks at and just past
+    /// the tolerance on either side, and copies signed again over ids and timestamps
+    /// of the wrong form (and of the longest right one). Bodies around every block
+    /// boundary of the presets' messages, and longer ones.
     #[test]
     fn hand_written_verifiers_agree_with_verify_at() {
         let (mut checked, mut refused) = (0, 0);
         for len in (0..=130).chain([1024, 5000]) {
             for d in PresetDelivery::all(len, SystemTime::now()) {
+                if d.hand_written(false).is_none() {
+                    continue;
+                }
                 let scheme = d.verifier.scheme().clone();
                 let sig = scheme.signature_header().clone();
                 let mut cases: Vec<(String, HeaderMap, Vec<u8>, SystemTime)> = Vec::new();
@@ -376,7 +380,7 @@ mod tests {
                 };
                 case("as signed", &d.headers, &d.body, d.at);
                 case("body", &d.headers, &[&d.body[..], b" "].concat(), d.at);
-                for offset in [-600i64, -299, 299, 1800, 4 * 3600] {
+                for offset in [-600i64, -301, -300, 300, 301, 1800, 4 * 3600] {
                     let now = UNIX_EPOCH + Duration::from_secs(unix(d.at).saturating_add_signed(offset));
                     case(&format!("clock {offset:+} s"), &d.headers, &d.body, now);
                 }
@@ -412,6 +416,40 @@ mod tests {
                     headers.insert(name.clone(), "i".repeat(256).parse().unwrap());
                     case("long id", &headers, &d.body, d.at);
                 }
+                // Signed again over an id or a timestamp of the wrong form, so that only
+                // the checks of the form can refuse them; and over forms that must pass.
+                let (id, ts) =
+                    (scheme.id_header().map(|n| d.headers[n].as_bytes().to_vec()), unix(d.at).to_string());
+                let mut forms: Vec<(&str, Vec<u8>, Vec<u8>, bool)> = vec![
+                    (
+                        "as signed, signed again",
+                        id.clone().unwrap_or_default(),
+                        ts.clone().into_bytes(),
+                        true,
+                    ),
+                    (
+                        "timestamp with a leading zero",
+                        id.clone().unwrap_or_default(),
+                        format!("0{ts}").into_bytes(),
+                        false,
+                    ),
+                ];
+                if id.is_some() {
+                    forms.push(("id of 255 bytes", vec![b'i'; 255], ts.clone().into_bytes(), true));
+                    forms.push(("id of 256 bytes", vec![b'i'; 256], ts.clone().into_bytes(), false));
+                    forms.push(("empty id", Vec::new(), ts.clone().into_bytes(), false));
+                    forms.push(("id not UTF-8", vec![b'i', 0xff, 0xfe], ts.clone().into_bytes(), false));
+                }
+                for (what, id, ts, passes) in forms {
+                    let headers = signed_again(&d, &id, &ts);
+                    assert_eq!(
+                        d.verifier.verify_at(&headers, &d.body, d.at).is_ok(),
+                        passes,
+                        "{} {len}: {what}",
+                        d.name
+                    );
+                    case(what, &headers, &d.body, d.at);
+                }
                 for name in [Some(&sig), scheme.timestamp_header(), scheme.id_header()].into_iter().flatten()
                 {
                     let mut headers = d.headers.clone();
@@ -434,10 +472,41 @@ mod tests {
                 }
             }
         }
-        // Two HMACs, 133 sizes, 14 cases for Oktave, Standard Webhooks and Svix, 11 for
-        // Slack (no id), 10 for Stripe (its timestamp is in its line); most refused.
-        assert_eq!(checked, 133 * 2 * (14 * 3 + 11 + 10), "{checked}");
+        // Two HMACs, 133 sizes, 22 cases for Oktave, Standard Webhooks and Svix, 15 for
+        // Slack (no id), 14 for Stripe (its timestamp is in its line); most refused.
+        assert_eq!(checked, 133 * 2 * (22 * 3 + 15 + 14), "{checked}");
         assert!(refused > checked / 2, "{refused} of {checked}");
+    }
+
+    /// `d`'s headers with the id and the timestamp replaced by `id` and `ts`, whatever
+    /// their form, and the signature computed again over the message they make.
+    fn signed_again(d: &PresetDelivery, id: &[u8], ts: &[u8]) -> HeaderMap {
+        use base64ct::{Base64, Encoding as _};
+        let scheme = d.verifier.scheme();
+        let body = &d.body[..];
+        let message = match d.name {
+            "oktave" => [id, ts].concat(),
+            "standard_webhooks" | "svix" => [id, b".", ts, b".", body].concat(),
+            "stripe" => [ts, b".", body].concat(),
+            "slack" => [b"v0:", ts, b":", body].concat(),
+            other => panic!("{other} has no header text in its message"),
+        };
+        let tag = d.raw.tag(&message);
+        let line: Vec<u8> = match d.name {
+            "oktave" => hex::encode(tag).into_bytes(),
+            "standard_webhooks" | "svix" => format!("v1,{}", Base64::encode_string(&tag)).into_bytes(),
+            "stripe" => [b"t=", ts, b",v1=", hex::encode(tag).as_bytes()].concat(),
+            _ => format!("v0={}", hex::encode(tag)).into_bytes(),
+        };
+        let mut headers = d.headers.clone();
+        headers.insert(scheme.signature_header().clone(), http::HeaderValue::from_bytes(&line).unwrap());
+        if let Some(name) = scheme.timestamp_header() {
+            headers.insert(name.clone(), http::HeaderValue::from_bytes(ts).unwrap());
+        }
+        if let Some(name) = scheme.id_header() {
+            headers.insert(name.clone(), http::HeaderValue::from_bytes(id).unwrap());
+        }
+        headers
     }
 
     /// The own HMAC is HMAC-SHA256: against `hmac`, for header text of 0 to 269 bytes
