@@ -20,7 +20,7 @@
 //! still being read, writes the padding ahead, and reads the signature line while the
 //! hash runs.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, KeyInit, Mac};
 use http::{HeaderMap, HeaderName};
@@ -113,7 +113,7 @@ impl HandWritten {
     /// computed before the signature is decoded, so that the decoding can run beside
     /// the hash's last rounds.
     pub fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> bool {
-        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = crate::unix_seconds(now);
         match &self.preset {
             Preset::Oktave { id, timestamp, signature } => {
                 let Some([id, ts, sig]) = values(headers, [id, timestamp, signature]) else { return false };
@@ -357,6 +357,7 @@ fn decode_base64_tag(text: &[u8], out: &mut [u8; 32]) -> bool {
 mod tests {
     use super::*;
     use crate::PresetDelivery;
+    use std::time::UNIX_EPOCH;
 
     /// Every hand-written verifier, with either HMAC, gives `verify_at`'s verdict on its
     /// preset's delivery and on changed copies of it: the body, a signature digit, the
@@ -381,7 +382,8 @@ mod tests {
                 case("as signed", &d.headers, &d.body, d.at);
                 case("body", &d.headers, &[&d.body[..], b" "].concat(), d.at);
                 for offset in [-600i64, -301, -300, 300, 301, 1800, 4 * 3600] {
-                    let now = UNIX_EPOCH + Duration::from_secs(unix(d.at).saturating_add_signed(offset));
+                    let now = UNIX_EPOCH
+                        + Duration::from_secs(crate::unix_seconds(d.at).saturating_add_signed(offset));
                     case(&format!("clock {offset:+} s"), &d.headers, &d.body, now);
                 }
                 let value = d.headers[&sig].to_str().unwrap().to_owned();
@@ -396,7 +398,7 @@ mod tests {
                 );
                 case("signature", &headers, &d.body, d.at);
                 // The timestamp's text one second later (Stripe's inside its line).
-                let ts = unix(d.at);
+                let ts = crate::unix_seconds(d.at);
                 let mut headers = d.headers.clone();
                 match scheme.timestamp_header() {
                     Some(name) => headers.insert(name.clone(), (ts + 1).to_string().parse().unwrap()),
@@ -418,8 +420,10 @@ mod tests {
                 }
                 // Signed again over an id or a timestamp of the wrong form, so that only
                 // the checks of the form can refuse them; and over forms that must pass.
-                let (id, ts) =
-                    (scheme.id_header().map(|n| d.headers[n].as_bytes().to_vec()), unix(d.at).to_string());
+                let (id, ts) = (
+                    scheme.id_header().map(|n| d.headers[n].as_bytes().to_vec()),
+                    crate::unix_seconds(d.at).to_string(),
+                );
                 let mut forms: Vec<(&str, Vec<u8>, Vec<u8>, bool)> = vec![
                     (
                         "as signed, signed again",
@@ -483,15 +487,7 @@ mod tests {
     fn signed_again(d: &PresetDelivery, id: &[u8], ts: &[u8]) -> HeaderMap {
         use base64ct::{Base64, Encoding as _};
         let scheme = d.verifier.scheme();
-        let body = &d.body[..];
-        let message = match d.name {
-            "oktave" => [id, ts].concat(),
-            "standard_webhooks" | "svix" => [id, b".", ts, b".", body].concat(),
-            "stripe" => [ts, b".", body].concat(),
-            "slack" => [b"v0:", ts, b":", body].concat(),
-            other => panic!("{other} has no header text in its message"),
-        };
-        let tag = d.raw.tag(&message);
+        let tag = d.raw.tag(&crate::signed_message(d.name, id, ts, &d.body));
         let line: Vec<u8> = match d.name {
             "oktave" => hex::encode(tag).into_bytes(),
             "standard_webhooks" | "svix" => format!("v1,{}", Base64::encode_string(&tag)).into_bytes(),
@@ -530,10 +526,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    fn unix(t: SystemTime) -> u64 {
-        t.duration_since(UNIX_EPOCH).unwrap().as_secs()
     }
 
     #[test]

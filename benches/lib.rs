@@ -69,8 +69,7 @@ impl Inputs {
     pub fn new(len: usize, at: SystemTime) -> Inputs {
         let body = body(len);
         // Whole seconds, so the signed timestamp and `at` agree exactly.
-        let at =
-            UNIX_EPOCH + Duration::from_secs(at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+        let at = UNIX_EPOCH + Duration::from_secs(unix_seconds(at));
 
         let mut tale = sign(Scheme::tale(), TALE_SECRET, &body, at);
         let tale_value = tale.get("x-tale-signature").cloned().expect("tale header");
@@ -186,8 +185,7 @@ pub struct PresetDelivery {
 impl PresetDelivery {
     /// Every preset's delivery of a `len`-byte body, signed at `at` (whole seconds).
     pub fn all(len: usize, at: SystemTime) -> Vec<PresetDelivery> {
-        let at =
-            UNIX_EPOCH + Duration::from_secs(at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0));
+        let at = UNIX_EPOCH + Duration::from_secs(unix_seconds(at));
         Scheme::presets().into_iter().map(|scheme| PresetDelivery::new(scheme, len, at)).collect()
     }
 
@@ -214,16 +212,8 @@ impl PresetDelivery {
         for (name, value) in &signed {
             headers.append(name.clone(), value.clone());
         }
-        let ts = at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0).to_string();
-        let ts = ts.as_bytes();
-        let id = DELIVERY_ID.as_bytes();
-        let message: Vec<u8> = match name {
-            "oktave" => [id, ts].concat(),
-            "standard_webhooks" | "svix" => [id, b".", ts, b".", &body].concat(),
-            "stripe" => [ts, b".", &body].concat(),
-            "slack" => [b"v0:", ts, b":", &body].concat(),
-            _ => body.clone(),
-        };
+        let ts = unix_seconds(at).to_string();
+        let message = signed_message(name, DELIVERY_ID.as_bytes(), ts.as_bytes(), &body);
         let key = match name {
             "standard_webhooks" | "svix" => {
                 use base64ct::{Base64, Encoding as _};
@@ -258,6 +248,23 @@ impl PresetDelivery {
             true => handwritten::HandWritten::with_own_hmac(self.name, &self.key, tolerance),
         }
     }
+}
+
+/// What preset `name` signs for a delivery with `id`, timestamp text `ts` and `body`,
+/// written out from the providers' documented formats (not from hooksig).
+pub fn signed_message(name: &str, id: &[u8], ts: &[u8], body: &[u8]) -> Vec<u8> {
+    match name {
+        "oktave" => [id, ts].concat(),
+        "standard_webhooks" | "svix" => [id, b".", ts, b".", body].concat(),
+        "stripe" => [ts, b".", body].concat(),
+        "slack" => [b"v0:", ts, b":", body].concat(),
+        _ => body.to_vec(),
+    }
+}
+
+/// Whole seconds since the epoch (0 before it).
+pub fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The floor: a plain SHA-256 digest of the body.

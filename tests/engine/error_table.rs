@@ -444,9 +444,9 @@ fn extreme_clocks_never_panic() {
 /// not change which error wins. Every preset; bodies that leave the first block
 /// unassembled, that end in the first block's successor, that fill whole blocks
 /// after it, and one past `EARLY_MAC_MAX_BODY` (4 KiB: read first, but for Oktave,
-/// whose message leaves the body out); every combination of a bad signature line, a wrong tag, a bad and a
-/// stale timestamp, a bad id, a missing and a repeated signature header; one secret
-/// and two.
+/// whose message leaves the body out); every combination of a bad signature line, a
+/// wrong tag, a bad and a stale timestamp, a bad id, a missing and a repeated
+/// signature header; one secret and two.
 #[test]
 fn several_faults_give_the_streaming_error() {
     let mut compared = 0;
